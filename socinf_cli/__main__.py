@@ -1,0 +1,3 @@
+from socinf_cli.cli import main
+
+main()

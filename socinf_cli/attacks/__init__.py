@@ -1,0 +1,1 @@
+"""Attacks: SocInf's four stages and the baselines, all against a CountingTarget."""

@@ -1,0 +1,96 @@
+"""The ``socinf`` command: run, serve, data, report.
+
+``run`` and ``serve`` are Hydra apps over the same config tree (``conf/``), so
+every override, ``-m`` sweep, ``--cfg job`` and ``--help`` works as Hydra
+users expect. Bad input ends in one line, ``socinf: error: ...``, exit 2.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+USAGE = """usage: socinf <command> [args]
+
+commands:
+  run [overrides]         one membership-inference audit (Hydra; -m sweeps, --help lists config groups)
+  serve [overrides]       train a model on the member split and serve it over HTTP (a stand-in MLaaS API)
+  data fetch [tweet|weibo|clue|all]   download the corpora from their pinned URLs, SHA-256 checked
+  data info [overrides]   where the corpora are, checksums, records per label, duplicates removed
+  report PATH             tables and figures for a run dir or a multirun dir
+
+examples:
+  socinf run dataset=tweet target=xgboost
+  socinf run -m experiment=table2 seeds=[0,1]
+  socinf report multirun/2026-11-29/12-00-00
+"""
+
+
+def config_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parent / "conf"):
+        if (candidate / "config.yaml").exists():
+            return candidate
+    raise FileNotFoundError("socinf's conf/ folder is missing from the installation")
+
+
+def fail(message: str) -> "NoReturn":  # noqa: F821
+    print(f"socinf: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _hydra_app(task, name: str, args: list[str]) -> None:
+    import hydra
+
+    from socinf_cli.config import register_configs
+
+    register_configs()
+    sys.argv = [f"socinf {name}"] + args
+    app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(task)
+    app()
+
+
+def compose(overrides: list[str]):
+    """The composed config without running a Hydra job (for `data` commands)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from socinf_cli.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
+        return hydra_compose(config_name="config", overrides=overrides)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return
+    command, rest = argv[0], argv[1:]
+    from socinf_cli.errors import SocinfError
+
+    try:
+        if command == "run":
+            from socinf_cli.tasks import run_task
+
+            _hydra_app(run_task, "run", rest)
+        elif command == "serve":
+            from socinf_cli.tasks import serve_task
+
+            _hydra_app(serve_task, "serve", rest)
+        elif command == "data":
+            from socinf_cli.data_cli import data_command
+
+            data_command(rest)
+        elif command == "report":
+            from socinf_cli.report.cli import report_command
+
+            report_command(rest)
+        else:
+            fail(f"unknown command {command!r}; expected run, serve, data or report (socinf --help)")
+    except SocinfError as exc:
+        fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()

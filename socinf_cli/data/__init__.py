@@ -1,0 +1,1 @@
+"""Corpora: pinned files, download/verify, loading, keyword features, splits."""

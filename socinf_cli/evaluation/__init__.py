@@ -1,0 +1,1 @@
+"""Evaluation on balanced members / non-members: attack metrics and the collision ceiling."""

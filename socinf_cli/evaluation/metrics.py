@@ -1,0 +1,66 @@
+"""Membership-inference metrics, and the collision ceiling no black-box attack can pass.
+
+Decisions are ``score >= threshold``; ROC-based figures (AUC, TPR at a low FPR)
+use the scores alone. TPR at FPR <= f is the best TPR over ROC points whose FPR
+does not exceed f, reported with the FPR actually realised: with 1,000
+non-members, 0.1% FPR means at most one false positive.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score, roc_curve
+
+
+def tpr_at_fpr(y_true: np.ndarray, scores: np.ndarray, max_fpr: float) -> tuple[float, float]:
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    ok = fpr <= max_fpr + 1e-12
+    best = int(np.argmax(np.where(ok, tpr, -1.0)))
+    return float(tpr[best]), float(fpr[best])
+
+
+def membership_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict:
+    y_true = np.asarray(y_true, dtype=int)
+    scores = np.asarray(scores, dtype=np.float64)
+    decision = (scores >= threshold).astype(int)
+    tpr1, fpr1 = tpr_at_fpr(y_true, scores, 0.01)
+    tpr01, fpr01 = tpr_at_fpr(y_true, scores, 0.001)
+    recall = recall_score(y_true, decision, zero_division=0)
+    fpr = float(decision[y_true == 0].mean()) if (y_true == 0).any() else float("nan")
+    return {
+        "accuracy": float(accuracy_score(y_true, decision)),
+        "precision": float(precision_score(y_true, decision, zero_division=0)),
+        "recall": float(recall),
+        "f1": float(f1_score(y_true, decision, zero_division=0)),
+        "auc": float(roc_auc_score(y_true, scores)) if len(np.unique(y_true)) == 2 else float("nan"),
+        "tpr_at_1pct_fpr": tpr1,
+        "fpr_realised_at_1pct": fpr1,
+        "tpr_at_0.1pct_fpr": tpr01,
+        "fpr_realised_at_0.1pct": fpr01,
+        "advantage": float(recall - fpr),
+        "threshold": float(threshold),
+    }
+
+
+def collision_ceiling(X_train: np.ndarray, X_eval_members: np.ndarray, X_eval_nonmembers: np.ndarray) -> dict:
+    """How much of the member / non-member gap the features themselves erase.
+
+    A black-box target answers identical inputs identically, so evaluation
+    records sharing one feature vector are indistinguishable to any attack. The
+    best any decision rule can do is to call each such group by its majority;
+    ``ceiling_accuracy`` is the accuracy of that rule on this evaluation set.
+    ``nonmember_collision_rate`` is the share of evaluation non-members whose
+    vector equals some training member's vector.
+    """
+    train_keys = {row.tobytes() for row in np.ascontiguousarray(X_train)}
+    non_keys = [row.tobytes() for row in np.ascontiguousarray(X_eval_nonmembers)]
+    groups: dict[bytes, list[int]] = {}
+    for row in np.ascontiguousarray(X_eval_members):
+        groups.setdefault(row.tobytes(), [0, 0])[0] += 1
+    for key in non_keys:
+        groups.setdefault(key, [0, 0])[1] += 1
+    total = len(X_eval_members) + len(X_eval_nonmembers)
+    return {
+        "nonmember_collision_rate": float(np.mean([k in train_keys for k in non_keys])) if non_keys else float("nan"),
+        "ceiling_accuracy": float(sum(max(m, n) for m, n in groups.values()) / total) if total else float("nan"),
+        "distinct_eval_vectors": len(groups),
+    }

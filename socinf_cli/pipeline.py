@@ -1,0 +1,90 @@
+"""One audit, as the paper's Fig. 2 draws it.
+
+prepare the data (features, disjoint splits) -> the target owner trains and
+serves the model -> the attacker fits its attack through the black box only
+(SocInf: synthesize, split in/out, mimic, attack model) -> the evaluator
+queries the target on balanced members / non-members and scores the attack.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from socinf_cli.attacks.base import AttackContext, AttackerKnowledge
+from socinf_cli.attacks.registry import build_method
+from socinf_cli.cache import StageCache
+from socinf_cli.data.prepare import prepare_data
+from socinf_cli.evaluation.metrics import collision_ceiling, membership_metrics
+from socinf_cli.io import atomic_write_json, atomic_write_text
+from socinf_cli.runtime import data_root, limit_threads, progress_factory
+from socinf_cli.targets.factory import open_target, query_all
+from socinf_cli.validate import validate
+
+
+def protocol_of(cfg) -> dict:
+    paper = cfg.synthesis.name == "population" and cfg.eval.nonmembers == "attacker"
+    return {"name": "paper" if paper else "honest", "synthesis": cfg.synthesis.name,
+            "split": cfg.dataset.split, "eval_nonmembers": cfg.eval.nonmembers}
+
+
+def run_audit(cfg, run_dir: Path) -> dict:
+    validate(cfg)
+    limit_threads(cfg.threads)
+    started = time.perf_counter()
+    root = data_root(cfg)
+    cache = StageCache((Path(cfg.cache.dir) if cfg.cache.dir else root / "cache" / "stages") if cfg.cache.enabled else None)
+    ctx = AttackContext(seed=cfg.seed, threads=cfg.threads, cache=cache, progress=progress_factory())
+    with ctx.timed("data"):
+        prepared, ctx.data_key, _ = prepare_data(cfg, root, cache)
+    target_started = time.perf_counter()
+    with open_target(cfg, prepared, cache, ctx.data_key) as opened:
+        ctx.timings["target"] = time.perf_counter() - target_started
+        ctx.target_key, target, s = opened.key, opened.target, opened.splits
+        knowledge = AttackerKnowledge(prepared.X[s.attacker], prepared.y[s.attacker], prepared.n_classes, prepared.X.shape[1])
+        method = build_method(cfg)
+        fit_report = method.fit(target, knowledge, ctx)
+        eval_idx = np.concatenate([s.eval_members, s.eval_nonmembers])
+        membership = np.concatenate([np.ones(len(s.eval_members), int), np.zeros(len(s.eval_nonmembers), int)])
+        with ctx.timed("evaluation"):
+            probs = query_all(target, prepared.X[eval_idx], "evaluation")
+            scores = method.score(probs, prepared.y[eval_idx])
+            metrics = membership_metrics(membership, scores, method.threshold)
+        baselines = {}
+        if cfg.method.baselines:
+            from socinf_cli.attacks.baselines import score_baselines
+
+            with ctx.timed("baselines"):
+                baselines = score_baselines(cfg, target, knowledge, ctx, probs, prepared.y[eval_idx], membership)
+        queries = target.ledger.as_dict()
+        queries.update(opened.extra.get("queries", {}))
+    ctx.timings["total"] = time.perf_counter() - started
+    result = {
+        "complete": True,
+        "dataset": {"label": prepared.label, "name": cfg.dataset.name, "num_classes": prepared.n_classes,
+                    "classes": prepared.class_names, "n_features": int(prepared.X.shape[1]), **prepared.corpus_info,
+                    "splits": s.as_dict()},
+        "protocol": protocol_of(cfg),
+        "target": opened.report,
+        "method": {"name": method.name, "attack_model": cfg.attack.name, **fit_report},
+        "attack": metrics,
+        "baselines": baselines,
+        "collision": collision_ceiling(prepared.X[s.members], prepared.X[s.eval_members], prepared.X[s.eval_nonmembers]),
+        "queries": queries,
+        "timings_s": ctx.timings,
+        "cache_hits": cache.hits,
+        "seed": cfg.seed,
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+    write_outputs(run_dir, result, eval_idx, membership, scores, metrics["threshold"])
+    return result
+
+
+def write_outputs(run_dir: Path, result: dict, eval_idx, membership, scores, threshold: float) -> None:
+    table = pd.DataFrame({"record_id": eval_idx, "member": membership, "score": scores,
+                          "decision": (np.asarray(scores) >= threshold).astype(int)})
+    atomic_write_text(run_dir / "membership_scores.csv", table.to_csv(index=False))
+    atomic_write_json(run_dir / "metrics.json", result)  # last: its presence means the run is complete

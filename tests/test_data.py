@@ -1,0 +1,273 @@
+"""Data layer: pinned files, checksums, download, parsing, dedup, sampling."""
+from __future__ import annotations
+
+import csv
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from socinf_cli.data import fetch as fetch_mod
+from socinf_cli.data.fetch import fetch, resolve_corpus_dir, verify_report
+from socinf_cli.data.loaders import SUPPORTED_CLASSES, load_corpus, load_csv_corpus
+from socinf_cli.data.registry import REGISTRY
+from socinf_cli.errors import DataError, SocinfError
+
+TWEET2 = {"anger": "negative", "fear": "negative", "sadness": "negative", "joy": "positive"}
+WEIBO3 = {"angry": "negative", "sad": "negative", "fear": "negative", "happy": "positive", "neutral": "neutral"}
+WEIBO5 = {k: k for k in ("angry", "fear", "happy", "sad", "surprise")}
+
+
+# ------------------------------------------------------------ independent reference counts (pandas)
+
+def _raw_emoint(folder: Path) -> pd.DataFrame:
+    frames = [pd.read_csv(p, sep="\t", header=None, names=["id", "text", "label", "score"], dtype=str,
+                          quoting=csv.QUOTE_NONE, keep_default_na=False)
+              for p in sorted(folder.glob("*-ratings-0to1.*.txt"))]
+    return pd.concat(frames)[["text", "label"]]
+
+
+@functools.lru_cache(maxsize=2)  # weibo(3) and weibo(5) share the raw frame
+def _raw_weibo(folder: Path) -> pd.DataFrame:
+    xls = pd.read_excel(folder / "usual_train.xlsx", engine="xlrd", na_filter=False)
+    xls = xls.rename(columns={"文本": "text", "情绪标签": "label"}).replace({"label": {"neural": "neutral"}})
+    jsons = [pd.read_json(p).rename(columns={"content": "text"}) for p in sorted(folder.glob("*.txt"))]
+    return pd.concat([xls[["text", "label"]]] + [j[["text", "label"]] for j in jsons])
+
+
+def _expected_counts(raw: pd.DataFrame, mapping: dict) -> dict:
+    df = raw.assign(label=raw["label"].map(mapping), text=raw["text"].astype(str).str.strip())
+    df = df[df["label"].notna() & (df["text"] != "")]
+    consistent = df.groupby("text")["label"].agg(["nunique", "first"])
+    return consistent[consistent["nunique"] == 1]["first"].value_counts().to_dict()
+
+
+@pytest.mark.filterwarnings("ignore:The xlrd engine is deprecated")
+@pytest.mark.parametrize("name,k,mapping", [
+    ("tweet", 4, {e: e for e in TWEET2}), ("tweet", 2, TWEET2), ("weibo", 3, WEIBO3), ("weibo", 5, WEIBO5)])
+def test_counts_match_raw_minus_dedup(shared_data_dir, name, k, mapping):
+    folder = shared_data_dir / REGISTRY[name].folder
+    raw = _raw_emoint(folder) if name == "tweet" else _raw_weibo(folder)
+    corpus = load_corpus(name, k, folder, per_class=None, seed=0)
+    assert corpus.counts() == {c: _expected_counts(raw, mapping).get(c, 0) for c in corpus.class_names}
+    d = corpus.dedup
+    assert d["raw"] == len(raw)
+    assert len(corpus) + d["duplicates_removed"] + d["conflicting_dropped"] + d["empty_dropped"] \
+        + d["label_dropped"] == d["raw"]
+    assert len(set(corpus.texts)) == len(corpus)
+
+
+def test_tweet_official_split_and_clue(shared_data_dir):
+    tweet = load_corpus("tweet", 4, shared_data_dir / "emoint", None, 0)
+    assert tweet.language == "en" and set(tweet.official) == {"train", "dev", "test"}
+    clue = load_corpus("clue", 7, shared_data_dir / "clue-emotion", None, 0)
+    assert len(clue.class_names) == 7 and clue.language == "zh" and clue.official is None
+    assert clue.dedup["raw"] == 7933
+
+
+def test_weibo_domain_filters_files(shared_data_dir):
+    folder = shared_data_dir / "weibo-smp2020-ewect"
+    usual = load_corpus("weibo", 3, folder, None, 0, domain="usual")
+    virus = load_corpus("weibo", 3, folder, None, 0, domain="virus")
+    assert usual.dedup["raw"] == 27768 + 2000 + 5000 and virus.dedup["raw"] == 8606 + 2000 + 3000
+    with pytest.raises(SocinfError, match="dataset.domain=usual"):
+        load_corpus("tweet", 4, shared_data_dir / "emoint", None, 0, domain="usual")
+
+
+def test_unsupported_num_classes(shared_data_dir):
+    with pytest.raises(SocinfError, match=r"dataset.num_classes=7: tweet offers 2 or 4"):
+        load_corpus("tweet", 7, shared_data_dir / "emoint", None, 0)
+    assert SUPPORTED_CLASSES == {"tweet": (2, 4), "weibo": (3, 5), "clue": (7,)}
+
+
+# ------------------------------------------------------------ dedup on a hand-made corpus
+
+def _tiny_emoint(folder: Path, rows: dict[str, list[str]]) -> Path:
+    """Write all 12 EmoInt files; ``rows`` maps file name -> tweets (emotion taken from the name)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for pinned in REGISTRY["tweet"].files:
+        emotion = pinned.name.split("-")[0]
+        lines = [f"{i}\t{t}\t{emotion}\t0.5\n" for i, t in enumerate(rows.get(pinned.name, []))]
+        (folder / pinned.name).write_text("".join(lines), encoding="utf-8")
+    return folder
+
+
+def test_dedup_collapses_duplicates_and_drops_conflicts(tmp_path):
+    folder = _tiny_emoint(tmp_path / "emoint", {
+        "anger-ratings-0to1.test.gold.txt": ["dup", "clash", "angry-fear"],
+        "anger-ratings-0to1.train.txt": ["dup ", "   ", "only anger"],
+        "joy-ratings-0to1.dev.gold.txt": ["clash", "happy"],
+        "fear-ratings-0to1.train.txt": ["angry-fear"],
+    })
+    c4 = load_corpus("tweet", 4, folder, None, 0)
+    assert sorted(c4.texts) == ["dup", "happy", "only anger"]
+    assert c4.dedup == {"raw": 9, "duplicates_removed": 1, "conflicting_dropped": 4, "empty_dropped": 1,
+                        "label_dropped": 0}
+    assert c4.official[c4.texts.index("dup")] == "train"  # earliest split wins
+    # At 2 classes anger and fear are both negative: no conflict any more.
+    c2 = load_corpus("tweet", 2, folder, None, 0)
+    assert "angry-fear" in c2.texts and c2.dedup["conflicting_dropped"] == 2
+
+
+def test_emoint_header_line_is_skipped(tmp_path):
+    folder = _tiny_emoint(tmp_path / "emoint", {"joy-ratings-0to1.train.txt": ["yay"]})
+    path = folder / "joy-ratings-0to1.train.txt"
+    path.write_text("ID\tTweet\tAffect Dimension\tIntensity Score\n" + path.read_text())
+    assert load_corpus("tweet", 4, folder, None, 0).texts == ["yay"]
+
+
+# ------------------------------------------------------------ per_class sampling
+
+def test_per_class_is_capped_and_deterministic(shared_data_dir):
+    folder = shared_data_dir / "emoint"
+    a = load_corpus("tweet", 4, folder, per_class=100, seed=3)
+    b = load_corpus("tweet", 4, folder, per_class=100, seed=3)
+    c = load_corpus("tweet", 4, folder, per_class=100, seed=4)
+    assert a.counts() == {e: 100 for e in a.class_names}
+    assert a.texts == b.texts and np.array_equal(a.labels, b.labels)
+    assert a.texts != c.texts
+
+
+# ------------------------------------------------------------ checksums
+
+def _copy_corpus(shared: Path, corpus: str, data_dir: Path) -> Path:
+    dst = data_dir / REGISTRY[corpus].folder
+    dst.mkdir(parents=True)
+    for pinned in REGISTRY[corpus].files:
+        shutil.copyfile(shared / REGISTRY[corpus].folder / pinned.name, dst / pinned.name)
+    return dst
+
+
+def test_resolve_uses_data_dir_and_caches_hashes(shared_data_dir, tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    assert resolve_corpus_dir("tweet", str(shared_data_dir), root) == shared_data_dir / "emoint"
+    assert (root / "cache" / "sha256.json").is_file()
+    monkeypatch.setattr(fetch_mod, "sha256_file", lambda p: pytest.fail(f"rehashed {p}"))
+    resolve_corpus_dir("tweet", str(shared_data_dir), root)  # all answered from the sidecar
+
+
+def test_changed_file_is_rehashed(shared_data_dir, tmp_path):
+    data_dir, root = tmp_path / "d", tmp_path / "root"
+    folder = _copy_corpus(shared_data_dir, "clue", data_dir)
+    resolve_corpus_dir("clue", str(data_dir), root)
+    (folder / "test.txt").write_bytes((folder / "test.txt").read_bytes()[:-1])
+    with pytest.raises(DataError, match="test.txt"):
+        resolve_corpus_dir("clue", str(data_dir), root)
+
+
+def test_wrong_checksum_names_file_and_hashes(shared_data_dir, tmp_path):
+    data_dir = tmp_path / "d"
+    folder = _copy_corpus(shared_data_dir, "tweet", data_dir)
+    bad = REGISTRY["tweet"].file("joy-ratings-0to1.dev.gold.txt")
+    with open(folder / bad.name, "ab") as fh:
+        fh.write(b"x")
+    with pytest.raises(DataError) as err:
+        resolve_corpus_dir("tweet", str(data_dir), tmp_path / "root")
+    msg = str(err.value)
+    assert bad.name in msg and bad.sha256 in msg and fetch_mod.sha256_file(folder / bad.name) in msg
+    assert "socinf data fetch tweet" in msg and "SOCINF_DATA_DIR" in msg and "\n" not in msg
+    assert [s for _, _, s in verify_report("tweet", str(data_dir), tmp_path / "root")].count("bad") == 1
+
+
+def test_missing_file_raises(shared_data_dir, tmp_path):
+    data_dir = tmp_path / "d"
+    folder = _copy_corpus(shared_data_dir, "clue", data_dir)
+    (folder / "valid.txt").unlink()
+    with pytest.raises(DataError, match=r"missing file .*valid\.txt.*socinf data fetch clue.*SOCINF_DATA_DIR"):
+        resolve_corpus_dir("clue", str(data_dir), tmp_path / "root")
+    with pytest.raises(DataError, match="missing file"):  # default location: <root>/raw/<corpus>
+        resolve_corpus_dir("clue", None, tmp_path / "root")
+    assert verify_report("clue", str(data_dir), tmp_path / "root")[0][2] == "missing"
+
+
+# ------------------------------------------------------------ download from a local HTTP server
+
+@pytest.fixture
+def serve(request):
+    servers = []
+
+    def start(directory: Path) -> tuple[str, list]:
+        hits: list[str] = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):
+                hits.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}", hits
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_fetch_downloads_and_verifies(shared_data_dir, tmp_path, serve):
+    url, hits = serve(shared_data_dir)
+    dest = fetch("tweet", tmp_path, url_base=url, progress=False)
+    assert dest == tmp_path / "raw" / "tweet" and len(hits) == 12
+    assert sorted(p.name for p in dest.iterdir()) == sorted(f.name for f in REGISTRY["tweet"].files)
+    assert resolve_corpus_dir("tweet", None, tmp_path) == dest
+    fetch("tweet", tmp_path, url_base=url, progress=False)
+    assert len(hits) == 12  # second run: everything present and valid, nothing downloaded
+
+
+def test_fetch_corrupted_file_leaves_nothing(shared_data_dir, tmp_path, serve):
+    mirror = tmp_path / "mirror"
+    folder = _copy_corpus(shared_data_dir, "clue", mirror)
+    with open(folder / "test.txt", "ab") as fh:
+        fh.write(b"tampered")
+    url, _ = serve(mirror)
+    with pytest.raises(DataError) as err:
+        fetch("clue", tmp_path / "root", url_base=url, progress=False)
+    msg = str(err.value)
+    assert "test.txt" in msg and f"{url}/clue-emotion/test.txt" in msg
+    assert REGISTRY["clue"].file("test.txt").sha256 in msg and "SOCINF_DATA_DIR" in msg
+    assert sorted(p.name for p in (tmp_path / "root" / "raw" / "clue").iterdir()) == ["valid.txt"]
+
+
+def test_fetch_http_error_and_no_server(tmp_path, serve):
+    url, _ = serve(tmp_path / "empty_mirror_that_does_not_exist")
+    with pytest.raises(DataError, match=r"cannot download valid\.txt from .*404"):
+        fetch("clue", tmp_path / "root", url_base=url, progress=False)
+    with pytest.raises(DataError, match="cannot download"):
+        fetch("clue", tmp_path / "root", url_base="http://127.0.0.1:9", progress=False)
+    assert list((tmp_path / "root" / "raw" / "clue").iterdir()) == []
+
+
+def test_pinned_urls_are_commit_pinned():
+    for spec in REGISTRY.values():
+        for f in spec.files:
+            assert f.url.startswith("https://raw.githubusercontent.com/") and len(f.sha256) == 64
+    assert REGISTRY["tweet"].file("fear-ratings-0to1.test.gold.txt").url.endswith(
+        "/6fe072605324e8a90edf64294ee9774c0d8669ab/codalab/test_data/fear-gold.txt")
+    assert len(REGISTRY["tweet"].files) == 12 and len(REGISTRY["weibo"].files) == 6
+
+
+# ------------------------------------------------------------ tabular CSV corpora
+
+def test_csv_corpus(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,flag,y\n1,2.5,True,yes\n0,1.0,False,no\n3,0.0,True,yes\n")
+    c = load_csv_corpus(path, "y")
+    assert c.features.dtype == np.float32 and c.features.shape == (3, 3)
+    assert c.feature_names == ["a", "b", "flag"] and c.class_names == ["no", "yes"]
+    assert c.texts == ["0", "1", "2"] and c.language == "tabular" and list(c.labels) == [1, 0, 1]
+    with pytest.raises(DataError, match="'label'"):
+        load_csv_corpus(path, "label")
+    path.write_text("a,city,y\n1,Paris,0\n")
+    with pytest.raises(DataError, match="'city' is not numeric"):
+        load_csv_corpus(path, "y")
+    with pytest.raises(DataError, match="no such CSV"):
+        load_csv_corpus(tmp_path / "nope.csv", "y")
