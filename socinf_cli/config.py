@@ -45,6 +45,9 @@ class TargetConfig:
     max_queries: Optional[int] = None
     max_retries: int = 6
     backoff_s: float = 0.2
+    server_dir: Optional[str] = None  # with target.url: the serving run dir (its membership split)
+    query_cache: bool = True  # SQLite under <data.root>/cache/queries.sqlite: never pay twice for a record
+    start_timeout_s: float = 600.0  # target.url unset: how long the spawned server may take to train and listen
 
 
 @dataclass
@@ -129,6 +132,7 @@ class ServeConfig:
     max_batch: int = 4096
     max_body_bytes: int = 64 * 1024 * 1024
     port_file: Optional[str] = None  # written once listening (used by target=remote)
+    exit_with_parent: bool = False  # a server spawned by target=remote stops if its client dies
 
 
 @dataclass
@@ -151,5 +155,20 @@ class SocinfConfig:
     protocol: str = "honest"  # honest | paper: label carried into every table
 
 
+def _sweep_values(values) -> str:
+    """``[0, 1]`` -> ``"0,1"``: a list becomes a Hydra sweep (``seed: ${socinf_sweep:${seeds}}``)."""
+    return ",".join(str(v) for v in values)
+
+
+def _paper_split(dataset_name: str) -> str:
+    """The paper's split: EmoInt's official one for Tweet; Weibo has none, so a random half."""
+    return "official" if dataset_name == "tweet" else "random"
+
+
 def register_configs() -> None:
+    from omegaconf import OmegaConf
+
     ConfigStore.instance().store(name="socinf_schema", node=SocinfConfig)
+    for name, resolver in (("socinf_sweep", _sweep_values), ("socinf_paper_split", _paper_split)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)

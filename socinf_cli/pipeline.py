@@ -79,12 +79,17 @@ def run_audit(cfg, run_dir: Path) -> dict:
         "seed": cfg.seed,
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
-    write_outputs(run_dir, result, eval_idx, membership, scores, metrics["threshold"])
+    extra = {}
+    if cfg.method.baselines:
+        from socinf_cli.attacks.baselines import baseline_scores
+
+        extra = {f"score_{name}": values for name, values in baseline_scores(probs, prepared.y[eval_idx]).items()}
+    write_outputs(run_dir, result, eval_idx, membership, scores, metrics["threshold"], extra)
     return result
 
 
-def write_outputs(run_dir: Path, result: dict, eval_idx, membership, scores, threshold: float) -> None:
+def write_outputs(run_dir: Path, result: dict, eval_idx, membership, scores, threshold: float, extra=None) -> None:
     table = pd.DataFrame({"record_id": eval_idx, "member": membership, "score": scores,
-                          "decision": (np.asarray(scores) >= threshold).astype(int)})
+                          "decision": (np.asarray(scores) >= threshold).astype(int), **(extra or {})})
     atomic_write_text(run_dir / "membership_scores.csv", table.to_csv(index=False))
     atomic_write_json(run_dir / "metrics.json", result)  # last: its presence means the run is complete

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from socinf_cli.errors import ConfigError
 
-METHODS = ("socinf",)
+METHODS = ("socinf", "shadow")
 
 
 def build_method(cfg):
@@ -12,4 +12,8 @@ def build_method(cfg):
         from socinf_cli.attacks.socinf import SocInf
 
         return SocInf(cfg.synthesis, cfg.mimic, cfg.attack)
+    if name == "shadow":
+        from socinf_cli.attacks.shadow import ShadowTraining
+
+        return ShadowTraining(cfg)
     raise ConfigError(f"method={name!r}: expected one of {', '.join(METHODS)}")

@@ -72,8 +72,9 @@ def synthesize_statistics(X_aux: np.ndarray, n_records: int, burn_in: int, noise
     return np.array(out, dtype=np.uint8)
 
 
-def synthesize_format(target: CountingTarget, n_records: int, n_flip: int, accept: str, max_proposals: int,
-                      rng, chains_per_class: int = 32) -> np.ndarray:
+def format_walk(target: CountingTarget, n_records: int, n_flip: int, accept: str, max_proposals: int,
+                rng, chains_per_class: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Records accepted by the random walks, and the class each walk was generating for."""
     if accept not in ("new", "confidence"):
         raise ConfigError(f"synthesis.accept={accept!r}: expected new or confidence")
     d, k = target.n_features, target.n_classes
@@ -82,6 +83,7 @@ def synthesize_format(target: CountingTarget, n_records: int, n_flip: int, accep
     score = target.predict_proba(current)[np.arange(len(current)), chain_class] if accept == "confidence" else None
     seen: set[bytes] = set()
     out: list[np.ndarray] = []
+    walk_class: list[int] = []
     proposals = 0
     while len(out) < n_records and proposals < max_proposals:
         cand = current.copy()
@@ -94,8 +96,15 @@ def synthesize_format(target: CountingTarget, n_records: int, n_flip: int, accep
             new &= cand_score >= score
             score = np.where(new, cand_score, score)
         current[new] = cand[new]
+        before = len(out)
         _keep_new(cand[new], seen, out, n_records)
-    return np.array(out, dtype=np.uint8)
+        walk_class.extend(chain_class[new][: len(out) - before])
+    return np.array(out, dtype=np.uint8), np.array(walk_class, dtype=int)
+
+
+def synthesize_format(target: CountingTarget, n_records: int, n_flip: int, accept: str, max_proposals: int,
+                      rng) -> np.ndarray:
+    return format_walk(target, n_records, n_flip, accept, max_proposals, rng)[0]
 
 
 def synthesize(name: str, cfg, X_aux: np.ndarray, target: CountingTarget, rng) -> np.ndarray:

@@ -1,0 +1,156 @@
+"""The four SocInf stages on real data slices and constructed cases."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from socinf_cli.attacks.inout import kmeans_in_out_split
+from socinf_cli.attacks.mimic import MimicGAN, fidelity
+from socinf_cli.attacks.synthesis import format_walk, pairwise_model, synthesize_statistics
+from socinf_cli.data.features import KeywordFeaturizer, chinese_ngrams, english_tokens, keywords_per_class
+from socinf_cli.data.loaders import load_corpus
+from socinf_cli.data.splits import make_splits
+from socinf_cli.errors import ConfigError
+from socinf_cli.targets.base import CountingTarget
+from socinf_cli.targets.local import fit_local_model
+
+
+@pytest.fixture(scope="module")
+def tweet(shared_data_dir):
+    corpus = load_corpus("tweet", 4, shared_data_dir / "emoint", per_class=400, seed=0)
+    splits = make_splits(corpus, "random", 0.5, 0.5, 150, "heldout", seed=0)
+    feat = KeywordFeaturizer("en", keywords_per_class("tweet", corpus.class_names, None, None))
+    feat.fit([corpus.texts[i] for i in splits.members], corpus.labels[splits.members])
+    return corpus, splits, feat, feat.transform(corpus.texts)
+
+
+# ------------------------------------------------------------------ features
+
+def test_english_tokens_strip_hashtags_and_lowercase():
+    assert english_tokens("So #Angry at @Bob, I'm FUMING!") == {"so", "angry", "at", "i'm", "fuming"}
+
+
+def test_chinese_ngrams_are_substrings_of_cjk_runs():
+    grams = chinese_ngrams("我很开心ok今天", 2, 2)
+    assert grams == {"我很", "很开", "开心", "今天"}
+
+
+def test_keywords_come_from_members_only_and_favour_their_class(tweet):
+    corpus, splits, feat, X = tweet
+    assert len(feat.keywords_) == 200 and len(set(feat.keywords_)) == 200
+    members = splits.members
+    for word, cls in zip(feat.keywords_, feat.keyword_class_):
+        j = feat.keywords_.index(word)
+        in_class = X[members][corpus.labels[members] == cls, j].mean()
+        elsewhere = X[members][corpus.labels[members] != cls, j].mean()
+        assert in_class > elsewhere, word  # one-vs-rest, positively associated
+    # Changing non-member texts cannot change the keyword list: it is fitted on the owner's half only.
+    texts = list(corpus.texts)
+    for i in splits.heldout:
+        texts[i] = "zzz " * 5
+    refit = KeywordFeaturizer("en", feat.counts).fit([texts[i] for i in members], corpus.labels[members])
+    assert refit.keywords_ == feat.keywords_
+
+
+def test_weibo_keyword_counts_follow_the_paper():
+    assert keywords_per_class("weibo", ["negative", "neutral", "positive"], None, None) == [28, 23, 22]
+    assert keywords_per_class("weibo", ["angry", "fear", "happy", "sad", "surprise"], None, None) == [20, 20, 20, 20, 16]
+    assert keywords_per_class("tweet", ["negative", "positive"], 2000, None) == [1000, 1000]
+
+
+def test_chinese_keyword_presence_is_substring_match(shared_data_dir):
+    corpus = load_corpus("weibo", 3, shared_data_dir / "weibo-smp2020-ewect", per_class=300, seed=0)
+    feat = KeywordFeaturizer("zh", [28, 23, 22]).fit(corpus.texts, corpus.labels)
+    X = feat.transform(corpus.texts[:50])
+    for i, text in enumerate(corpus.texts[:50]):
+        assert list(X[i]) == [int(kw in text) for kw in feat.keywords_]
+
+
+# ------------------------------------------------------------------ splits
+
+def test_splits_are_disjoint_balanced_and_seeded(tweet):
+    corpus, s, _, _ = tweet
+    parts = [set(s.members), set(s.heldout), set(s.attacker)]
+    assert sum(map(len, parts)) == len(corpus) and len(set.union(*parts)) == len(corpus)
+    assert set(s.eval_members) <= parts[0] and set(s.eval_nonmembers) <= parts[1]
+    assert len(s.eval_members) == len(s.eval_nonmembers) == 150
+    again = make_splits(corpus, "random", 0.5, 0.5, 150, "heldout", seed=0)
+    assert np.array_equal(again.members, s.members) and np.array_equal(again.eval_nonmembers, s.eval_nonmembers)
+    other = make_splits(corpus, "random", 0.5, 0.5, 150, "attacker", seed=1)
+    assert set(other.eval_nonmembers) <= set(other.attacker)
+    assert not np.array_equal(other.members, s.members)
+
+
+def test_official_split_trains_on_emoint_train(shared_data_dir):
+    corpus = load_corpus("tweet", 4, shared_data_dir / "emoint", per_class=None, seed=0)
+    s = make_splits(corpus, "official", 0.5, 0.5, 500, "attacker", seed=0)
+    assert set(corpus.official[s.members]) == {"train"}
+    assert set(corpus.official[np.concatenate([s.heldout, s.attacker])]) == {"dev", "test"}
+
+
+def test_eval_size_larger_than_data_is_a_clear_error(tweet):
+    corpus = tweet[0]
+    with pytest.raises(ConfigError, match=r"eval.size=5000: at most \d+"):
+        make_splits(corpus, "random", 0.5, 0.5, 5000, "heldout", seed=0)
+
+
+# ------------------------------------------------------------------ stage 1: synthesis
+
+def test_statistics_synthesis_matches_attacker_marginals_with_new_records(tweet):
+    corpus, s, _, X = tweet
+    X_aux = X[s.attacker]
+    X_s = synthesize_statistics(X_aux, 1500, 200, 1, np.random.default_rng(0))
+    assert len({r.tobytes() for r in X_s}) == len(X_s)  # every accepted record is new
+    bias, _ = pairwise_model(X_aux)
+    # The sampler follows the population's density, not uniform noise: sparse rows, correlated marginals.
+    assert abs(X_s.sum(1).mean() - X_aux.sum(1).mean()) < 2.0
+    assert np.corrcoef(X_s.mean(0), X_aux.mean(0))[0, 1] > 0.5
+
+
+def test_format_synthesis_confidence_acceptance_raises_confidence(tweet):
+    corpus, s, _, X = tweet
+    model = fit_local_model("logistic", {}, X[s.members], corpus.labels[s.members], seed=0)
+    rng = np.random.default_rng(0)
+    plain = CountingTarget(model, 4, X.shape[1])
+    new, new_cls = format_walk(plain, 400, 3, "new", 20000, rng)
+    conf_target = CountingTarget(model, 4, X.shape[1])
+    confident, conf_cls = format_walk(conf_target, 400, 3, "confidence", 20000, np.random.default_rng(0))
+    assert len(new) == 400 and len(confident) > 0
+    assert len({r.tobytes() for r in new}) == 400  # every accepted record is new
+    assert plain.ledger.as_dict()["sent"] == 0  # accept=new never asks the target
+    assert conf_target.ledger.as_dict()["sent"] > 0
+    in_class = lambda X_, c: model.predict_proba(X_)[np.arange(len(c)), c].mean()  # noqa: E731
+    assert in_class(confident, conf_cls) > in_class(new, new_cls) + 0.1
+
+
+# ------------------------------------------------------------------ stage 2: in/out
+
+def test_kmeans_split_on_the_papers_fig4_toy_example():
+    probs = np.array([[0.9, 0.05, 0.05], [0.8, 0.05, 0.15], [0.4, 0.3, 0.3], [0.5, 0.3, 0.2], [0.6, 0.2, 0.2]])
+    assert kmeans_in_out_split(probs).tolist() == [True, True, False, False, False]
+
+
+def test_kmeans_split_is_per_predicted_class_and_survives_identical_rows():
+    probs = np.array([[0.95, 0.05], [0.55, 0.45], [0.1, 0.9], [0.4, 0.6], [0.02, 0.98]])
+    assert kmeans_in_out_split(probs).tolist() == [True, False, True, False, True]
+    one_hot = np.tile([[0.0, 1.0]], (6, 1))  # label-only outputs: nothing to split
+    assert kmeans_in_out_split(one_hot).all()
+
+
+# ------------------------------------------------------------------ stage 3: mimic
+
+def test_gan_mimic_improves_fidelity_over_its_untrained_start(tweet):
+    torch.set_num_threads(1)
+    corpus, s, _, X = tweet
+    model = fit_local_model("xgboost", {"n_estimators": 50}, X[s.members], corpus.labels[s.members], seed=0)
+    X_s = synthesize_statistics(X[s.attacker], 1200, 100, 1, np.random.default_rng(0))
+    Y_s = model.predict_proba(X_s)
+    train, held = slice(0, 1000), slice(1000, None)
+    gan = MimicGAN(X.shape[1], 4, epochs=40, random_state=0)
+    before = fidelity(gan.predict_proba(X_s[held]), Y_s[held])
+    gan.fit(X_s[train], Y_s[train])
+    after = fidelity(gan.predict_proba(X_s[held]), Y_s[held])
+    assert after["label_agreement"] > before["label_agreement"] + 0.2
+    assert after["mean_abs_diff"] < before["mean_abs_diff"]
+    assert gan.fidelity_weight == 0.0  # the paper's pure GAN did this, no supervised term
