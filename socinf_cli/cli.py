@@ -44,7 +44,8 @@ def _hydra_app(task, name: str, args: list[str]) -> None:
     from socinf_cli.config import register_configs
 
     register_configs()
-    sys.argv = [f"socinf {name}"] + args
+    # job name: header, log file. After the user's args: argparse rejects overrides on both sides of -m
+    sys.argv = [f"socinf {name}"] + args + [f"hydra.job.name={name}"]
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(task)
     app()
 

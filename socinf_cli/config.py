@@ -165,6 +165,13 @@ def _paper_split(dataset_name: str) -> str:
     return "official" if dataset_name == "tweet" else "random"
 
 
+def plain(node: Any) -> Any:
+    """A resolved plain-Python copy of a config node (dicts and lists pass through)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+
+
 def register_configs() -> None:
     from omegaconf import OmegaConf
 

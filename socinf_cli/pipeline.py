@@ -16,11 +16,10 @@ from omegaconf import OmegaConf
 
 from socinf_cli.attacks.base import AttackContext, AttackerKnowledge
 from socinf_cli.attacks.registry import build_method
-from socinf_cli.cache import StageCache
 from socinf_cli.data.prepare import prepare_data
 from socinf_cli.evaluation.metrics import collision_ceiling, membership_metrics
 from socinf_cli.io import atomic_write_json, atomic_write_text
-from socinf_cli.runtime import data_root, limit_threads, progress_factory
+from socinf_cli.runtime import data_root, limit_threads, progress_factory, stage_cache
 from socinf_cli.targets.factory import open_target, query_all
 from socinf_cli.validate import validate
 
@@ -31,12 +30,18 @@ def protocol_of(cfg) -> dict:
             "split": cfg.dataset.split, "eval_nonmembers": cfg.eval.nonmembers}
 
 
+def without_secrets(config: dict) -> dict:
+    """The resolved config for metrics.json, API keys (target.api_key, serve.api_key: often from env) masked."""
+    return {k: (without_secrets(v) if isinstance(v, dict) else "***" if k == "api_key" and v else v)
+            for k, v in config.items()}
+
+
 def run_audit(cfg, run_dir: Path) -> dict:
     validate(cfg)
     limit_threads(cfg.threads)
     started = time.perf_counter()
     root = data_root(cfg)
-    cache = StageCache((Path(cfg.cache.dir) if cfg.cache.dir else root / "cache" / "stages") if cfg.cache.enabled else None)
+    cache = stage_cache(cfg)
     ctx = AttackContext(seed=cfg.seed, threads=cfg.threads, cache=cache, progress=progress_factory())
     with ctx.timed("data"):
         prepared, ctx.data_key, _ = prepare_data(cfg, root, cache)
@@ -77,7 +82,7 @@ def run_audit(cfg, run_dir: Path) -> dict:
         "timings_s": ctx.timings,
         "cache_hits": cache.hits,
         "seed": cfg.seed,
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "config": without_secrets(OmegaConf.to_container(cfg, resolve=True)),
     }
     extra = {}
     if cfg.method.baselines:

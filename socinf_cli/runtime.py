@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +24,15 @@ def original_cwd() -> Path:
 def data_root(cfg) -> Path:
     root = Path(cfg.data.root).expanduser()
     return root if root.is_absolute() else original_cwd() / root
+
+
+def stage_cache(cfg):
+    """The run's stage cache: ``cache.dir``, default ``<data.root>/cache/stages``; off with ``cache.enabled=false``."""
+    from socinf_cli.cache import StageCache
+
+    if not cfg.cache.enabled:
+        return StageCache(None)
+    return StageCache(Path(cfg.cache.dir) if cfg.cache.dir else data_root(cfg) / "cache" / "stages")
 
 
 def limit_threads(n: int) -> None:
@@ -54,3 +65,22 @@ def progress_factory() -> Callable[[str, int], Callable[[int, int], None]] | Non
         return tick
 
     return start
+
+
+@contextmanager
+def abort_on_interrupt():
+    """scikit-learn's MLP swallows Ctrl-C and returns a half-trained model: remember the signal and abort
+    instead, so neither the server nor the stage cache ever holds a half-trained model."""
+    interrupted = []
+
+    def handler(signum, frame):
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt

@@ -1,13 +1,12 @@
 """`socinf run` end to end, as a user types it: real subprocess, real Hydra, real corpora."""
 from __future__ import annotations
 
-import json
 import shutil
 
 import pandas as pd
 import pytest
 
-from socinf_runner import FAST, run_audit, socinf
+from socinf_runner import run_audit, socinf
 
 REPORTED = {
     "attack": ["accuracy", "precision", "recall", "f1", "auc", "tpr_at_1pct_fpr", "fpr_realised_at_1pct",

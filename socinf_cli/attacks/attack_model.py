@@ -66,14 +66,17 @@ class AttackModel:
 
     def fit(self, probs: np.ndarray, is_in: np.ndarray) -> "AttackModel":
         is_in = np.asarray(is_in, dtype=bool)
+        self.constant_ = None
         if is_in.all() or not is_in.any():
-            raise ConfigError(
-                f"attack training data has only {'in' if is_in.all() else 'out'} records "
-                f"({len(is_in)} in all); raise synthesis.n_records or change synthesis"
-            )
+            # one side only: the target's answers could not be split (e.g. defense=label_only answers
+            # identical one-hot vectors per class). Nothing to learn: every record gets the same score.
+            self.constant_ = float(is_in.all())
+            return self
         rows = balanced_subsample(is_in, np.random.default_rng(self.seed))
         self.model.fit(attack_features(probs[rows], self.features), is_in[rows].astype(int))
         return self
 
     def score(self, probs: np.ndarray) -> np.ndarray:
+        if self.constant_ is not None:
+            return np.full(len(probs), self.constant_)
         return self.model.predict_proba(attack_features(probs, self.features))[:, 1]

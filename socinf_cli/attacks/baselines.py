@@ -8,6 +8,8 @@ score, higher = more likely a member:
 - ``modified_entropy``: minus Song & Mittal's (2021) modified entropy, which
   also uses the true label: -(1-p_y) log p_y - sum_{i != y} p_i log(1 - p_i).
 - ``loss``: minus the cross-entropy loss on the true label (Yeom et al. 2018).
+- ``gap``: 1 if the target classifies the record correctly, else 0 (the
+  label-only gap attack, ``attacks/label_only.py``); its threshold is fixed.
 
 The threshold of each score is chosen on attacker-side data only: a shadow
 model (the target's algorithm, as Shadow training assumes) is fitted on a
@@ -22,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from socinf_cli.attacks.base import AttackContext, AttackerKnowledge
+from socinf_cli.attacks.label_only import GAP_THRESHOLD, gap_attack_scores
 from socinf_cli.attacks.shadow import shadow_algorithm, shadow_model
 from socinf_cli.evaluation.metrics import membership_metrics
 from socinf_cli.targets.base import CountingTarget
@@ -63,7 +66,9 @@ THRESHOLD_ATTACKS = {
     "entropy": entropy_score,
     "modified_entropy": modified_entropy_score,
     "loss": loss_score,
+    "gap": gap_attack_scores,
 }
+FIXED_THRESHOLDS = {"gap": GAP_THRESHOLD}  # member iff correctly classified, by definition
 
 
 def best_threshold(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
@@ -87,7 +92,8 @@ def attacker_side_thresholds(cfg, knowledge: AttackerKnowledge, ctx: AttackConte
     model, inside, outside = shadow_model(algorithm, params, knowledge, 0, ctx)
     answers = {side: (np.asarray(model.predict_proba(knowledge.X_aux[rows])), knowledge.y_aux[rows])
                for side, rows in (("in", inside), ("out", outside))}
-    return {name: best_threshold(fn(*answers["in"]), fn(*answers["out"])) for name, fn in THRESHOLD_ATTACKS.items()}
+    return {name: FIXED_THRESHOLDS.get(name) or best_threshold(fn(*answers["in"]), fn(*answers["out"]))
+            for name, fn in THRESHOLD_ATTACKS.items()}
 
 
 def score_baselines(cfg, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext,

@@ -23,21 +23,15 @@ from socinf_cli.cache import content_key
 from socinf_cli.data.splits import _stratified_cut
 from socinf_cli.errors import ConfigError
 from socinf_cli.targets.base import CountingTarget
-from socinf_cli.targets.local import LOCAL_MODELS, accuracy, fit_local_model
+from socinf_cli.targets.local import LOCAL_MODELS, accuracy, fit_local_model, model_params
 
 
 def shadow_algorithm(cfg) -> tuple[str, dict]:
     """(algorithm name, hyper-parameters) the attacker assumes the target was trained with."""
-    if cfg.target.name != "remote":
-        return cfg.target.name, OmegaConf.to_container(cfg.target.params, resolve=True)
-    from socinf_cli.cli import config_dir
-
-    model = cfg.target.model
-    path = config_dir() / "target" / f"{model}.yaml"
-    if model not in LOCAL_MODELS or not path.exists():
-        raise ConfigError(f"target.model={model!r}: shadow training needs one of {', '.join(LOCAL_MODELS)}")
-    node = OmegaConf.load(path)
-    return str(node.name), OmegaConf.to_container(node.get("params", {}), resolve=True)
+    name = cfg.target.model if cfg.target.name == "remote" else cfg.target.name
+    if name not in LOCAL_MODELS:
+        raise ConfigError(f"target.model={name!r}: shadow training needs one of {', '.join(LOCAL_MODELS)}")
+    return name, model_params(cfg, name)
 
 
 def shadow_model(algorithm: str, params: dict, knowledge: AttackerKnowledge, index: int, ctx: AttackContext):

@@ -1,10 +1,9 @@
 """SocInf (paper Fig. 2): synthesize, split in/out, mimic with a GAN, train the attack model."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
-from omegaconf import OmegaConf
 
 from socinf_cli.attacks.attack_model import AttackModel
 from socinf_cli.attacks.base import AttackContext, AttackerKnowledge
@@ -12,11 +11,8 @@ from socinf_cli.attacks.inout import kmeans_in_out_split
 from socinf_cli.attacks.mimic import MimicGAN, fidelity
 from socinf_cli.attacks.synthesis import synthesize
 from socinf_cli.cache import content_key
+from socinf_cli.config import plain
 from socinf_cli.targets.base import CountingTarget
-
-
-def _plain(cfg) -> dict:
-    return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
 
 
 @dataclass
@@ -35,7 +31,7 @@ class SocInf:
 
     # Stage 1: X_s and the target's answers Y_s (both cached; cached answers are free).
     def _synthesize(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> tuple[SyntheticData, str]:
-        syn = _plain(self.synthesis_cfg)
+        syn = plain(self.synthesis_cfg)
         needs_target = syn["name"] == "format"
         key = content_key("synthesis", ctx.data_key, syn, ctx.seed, ctx.target_key if needs_target else None)
 
@@ -65,13 +61,13 @@ class SocInf:
             rows = np.concatenate([train_in, np.flatnonzero(~is_in)])
             labels = np.concatenate([np.ones(len(train_in), bool), np.zeros((~is_in).sum(), bool)])
             a = self.attack_cfg
-            self.attack_model = AttackModel(a.name, _plain(a.params), a.features, ctx.seed, ctx.threads)
+            self.attack_model = AttackModel(a.name, plain(a.params), a.features, ctx.seed, ctx.threads)
             self.attack_model.fit(mimic.predict_proba(syn.X[rows]), labels)
         report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum())})
         return report
 
     def _mimic(self, syn: SyntheticData, is_in: np.ndarray, syn_key: str, knowledge: AttackerKnowledge, ctx: AttackContext):
-        m = _plain(self.mimic_cfg)
+        m = plain(self.mimic_cfg)
         rng = np.random.default_rng([ctx.seed, 3])
         inside = np.flatnonzero(is_in)
         held_out = np.sort(rng.choice(inside, int(round(m["holdout_fraction"] * len(inside))), replace=False))

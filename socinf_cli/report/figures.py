@@ -31,7 +31,9 @@ def ecdf_panels(groups: dict[str, dict[str, np.ndarray]], title: str, path: Path
         for name, values in groups.items():
             v = np.sort(np.asarray(values[metric], dtype=float))
             v = v[~np.isnan(v)]
-            if len(v):
+            if not len(v):  # keep the group in the legend so a missing one is seen, not dropped
+                ax.plot([], [], ls="none", label=name)
+            else:
                 ax.step(np.concatenate([[v[0]], v]), np.arange(len(v) + 1) / len(v), where="post",
                         label=f"{name} (n={len(v)}, mean {v.mean():.3f})")
         ax.axvline(0.5, color="grey", lw=0.8, ls=":")

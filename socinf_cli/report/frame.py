@@ -83,10 +83,9 @@ def runs_frame(runs: SweepRuns) -> pd.DataFrame:
     for f in runs.failed:
         rows.append({**_cell_of(_job_config(f["run_dir"])), "status": "failed", "run_dir": f["run_dir"],
                      "error": f["error"], "baselines": {}})
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        frame = pd.DataFrame(columns=CELL + ["method", "attack_model", "defense", "seed", "status", "run_dir"])
-    return frame
+    columns = CELL + ["method", "attack_model", "defense", "seed", "status", "run_dir", "error", "baselines",
+                      *PAPER_METRICS, *LOWFPR_METRICS, "collision_ceiling", "overfitting_gap", "target_test_accuracy"]
+    return pd.DataFrame(rows).reindex(columns=columns)  # every column, even when no job completed
 
 
 def socinf_paper_runs(frame: pd.DataFrame) -> pd.DataFrame:

@@ -17,5 +17,7 @@ SECTIONS: list[str] = [
     "socinf_cli.report.ecdf",  # fig5_<protocol>.png, fig6_<protocol>.png
     "socinf_cli.report.compare",  # compare_methods.{md,csv}, fig8/9/10_<metric>_<protocol>.png
     "socinf_cli.report.roc",  # roc_<protocol>.png
+    "socinf_cli.report.overfitting",  # fig7_<dataset>_<target>_<protocol>.png, overfitting.{md,csv}
+    "socinf_cli.report.defenses",  # defenses.{md,csv}, defenses_<dataset>.png (experiment=defenses)
     "socinf_cli.report.missing",  # missing.{md,csv}: keep last
 ]

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 
 from socinf_cli.errors import ConfigError
 from socinf_cli.io import atomic_write_json
+from socinf_cli.serve.codec import decode_compact_instances
 from socinf_cli.serve.model import ServedModel
 
 log = logging.getLogger("socinf.serve")
@@ -67,17 +68,23 @@ class InputError(ValueError):
     """A request the API refuses with 422 and this message."""
 
 
-def parse_instances(payload, served: ServedModel, max_batch: int) -> np.ndarray:
-    instances = payload.get("instances") if isinstance(payload, dict) else None
-    if not isinstance(instances, list) or not instances:
-        raise InputError('expected a JSON object {"instances": [[...], ...]} with at least one record')
-    if len(instances) > max_batch:
-        raise InputError(f"{len(instances)} instances in one request; at most {max_batch} (serve.max_batch)")
+def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndarray:
     d = served.n_features
-    try:
-        X = np.asarray(instances, dtype=np.float64)
-    except (ValueError, TypeError):
-        raise InputError(f"every instance must be a list of {d} numbers") from None
+    X = decode_compact_instances(body, d)
+    if X is None:
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            raise InputError(f"the body is not valid JSON ({exc})") from None
+        instances = payload.get("instances") if isinstance(payload, dict) else None
+        if not isinstance(instances, list) or not instances:
+            raise InputError('expected a JSON object {"instances": [[...], ...]} with at least one record')
+        try:
+            X = np.asarray(instances, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise InputError(f"every instance must be a list of {d} numbers") from None
+    if len(X) > max_batch:
+        raise InputError(f"{len(X)} instances in one request; at most {max_batch} (serve.max_batch)")
     if X.ndim != 2 or X.shape[1] != d:
         raise InputError(f"every instance must be a list of {d} numbers; got an array of shape {list(X.shape)}")
     if not np.isfinite(X).all():
@@ -87,11 +94,12 @@ def parse_instances(payload, served: ServedModel, max_batch: int) -> np.ndarray:
     if len(bad):
         row, col = bad[0]
         name = served.schema["features"][served.binary_columns[col]]["name"]
-        raise InputError(f"instance {row}, feature {name!r} is binary: allowed 0 or 1, got {X[row, served.binary_columns[col]]:g}")
+        value = X[row, served.binary_columns[col]]
+        raise InputError(f"instance {row}, feature {name!r} is binary: allowed 0 or 1, got {value:g}")
     return X
 
 
-def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None, on_ready=None):
+def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
     stats = ServerStats()
     bucket = TokenBucket(serve_cfg.rate_limit) if serve_cfg.rate_limit else None
     api_key, max_body = serve_cfg.api_key, serve_cfg.max_body_bytes
@@ -155,14 +163,14 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None, o
         wait = bucket.take() if bucket else 0.0
         if wait > 0:
             stats.throttled += 1
-            return error(429, f"rate limit of {serve_cfg.rate_limit:g} requests/s", **{"Retry-After": str(max(1, math.ceil(wait)))})
+            retry_after = str(max(1, math.ceil(wait)))  # delay-seconds are whole seconds (RFC 9110)
+            return error(429, f"rate limit of {serve_cfg.rate_limit:g} requests/s", **{"Retry-After": retry_after})
         try:
-            X = parse_instances(json.loads(await read_body(request)), served, serve_cfg.max_batch)
-        except ValueError as exc:  # InputError, or the body is not JSON
+            X = parse_instances(await read_body(request), served, serve_cfg.max_batch)
+        except InputError as exc:
             stats.rejected += 1
-            message = str(exc) if isinstance(exc, InputError) else f"the body is not valid JSON ({exc})"
-            return error(422, message)
-        probs = served.predict(X)
+            return error(422, str(exc))
+        probs = served.predict(X)  # inline: for a batch of records a hop to a worker thread costs more than this
         stats.answered_requests += 1
         stats.records += len(X)
         body = json.dumps({"probabilities": probs.tolist(), "classes": served.schema["classes"],
@@ -203,30 +211,31 @@ def check_serve_config(s) -> None:
 
 def serve(cfg, run_dir: Path) -> None:
     """Train the model on the member split, then serve it until SIGINT / SIGTERM."""
+    from threadpoolctl import threadpool_limits
+
     from socinf_cli.serve.model import build_served_model
     from socinf_cli.validate import validate
 
     validate(cfg)
     check_serve_config(cfg.serve)
+    threadpool_limits(cfg.threads)  # BLAS threads of the model; torch is not needed (nor imported) here
     run_dir = Path(run_dir)
     served = build_served_model(cfg, run_dir)
     port_file = Path(cfg.serve.port_file) if cfg.serve.port_file else None
     app = create_app(served, cfg.serve, run_dir / STATS_FILE)
     config = uvicorn.Config(app, host=cfg.serve.host, port=cfg.serve.port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=5)
-    server = AnnouncingServer(config, served.model_id, port_file)
+    server = AnnouncingServer(config, served.model_id, port_file, run_dir.resolve())
     app.state.uvicorn_server = server
     server.run()
-    if port_file is not None:
-        port_file.unlink(missing_ok=True)
 
 
 class AnnouncingServer(uvicorn.Server):
     """Writes the port file once really listening (``serve.port=0`` -> the port the OS chose)."""
 
-    def __init__(self, config, model_id: str, port_file: Path | None):
+    def __init__(self, config, model_id: str, port_file: Path | None, run_dir: Path):
         super().__init__(config)
-        self.model_id, self.port_file = model_id, port_file
+        self.model_id, self.port_file, self.run_dir = model_id, port_file, run_dir
 
     async def startup(self, sockets=None):
         await super().startup(sockets)
@@ -237,4 +246,10 @@ class AnnouncingServer(uvicorn.Server):
         if self.port_file is not None:
             atomic_write_json(self.port_file, {"url": url, "host": host, "port": port, "pid": os.getpid(),
                                                "model_id": self.model_id})
-        print(f"socinf serve: model {self.model_id} listening on {url} (Ctrl-C to stop)", flush=True)
+        print(f"socinf serve: model {self.model_id} listening on {url} (Ctrl-C to stop); membership split "
+              f"for the evaluator: target.server_dir={self.run_dir}", flush=True)
+
+    async def shutdown(self, sockets=None):
+        if self.port_file is not None:  # no stale port file pointing at a dead server
+            self.port_file.unlink(missing_ok=True)
+        await super().shutdown(sockets)

@@ -50,6 +50,10 @@ class CountingTarget:
         self.ledger = ledger if ledger is not None else QueryLedger()
         self._stage = "unassigned"
 
+    @property
+    def current_stage(self) -> str:
+        return self._stage
+
     @contextmanager
     def stage(self, name: str) -> Iterator["CountingTarget"]:
         previous, self._stage = self._stage, name

@@ -118,10 +118,17 @@ class DPMLPClassifier:
             module = self._module(X.shape[1], len(self.classes_))
             optimizer = torch.optim.SGD(module.parameters(), lr=self.lr)
             loader = DataLoader(TensorDataset(X, y), batch_size=self.batch_size)
-            engine = PrivacyEngine(accountant="rdp")
-            private, optimizer, loader = engine.make_private_with_epsilon(
-                module=module, optimizer=optimizer, data_loader=loader, target_epsilon=self.epsilon,
-                target_delta=self.delta, epochs=self.epochs, max_grad_norm=self.max_grad_norm)
+            for accountant in ("rdp", "prv"):  # RDP is fast but cannot certify very small epsilons; PRV can
+                engine = PrivacyEngine(accountant=accountant)
+                try:
+                    private, optimizer, loader = engine.make_private_with_epsilon(
+                        module=module, optimizer=optimizer, data_loader=loader, target_epsilon=self.epsilon,
+                        target_delta=self.delta, epochs=self.epochs, max_grad_norm=self.max_grad_norm)
+                    break
+                except ValueError:
+                    if accountant == "prv":
+                        raise
+            self.accountant_ = accountant
             loss_fn = torch.nn.CrossEntropyLoss()
             for _ in range(self.epochs):
                 for xb, yb in loader:

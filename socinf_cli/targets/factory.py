@@ -15,8 +15,9 @@ from omegaconf import OmegaConf
 from socinf_cli.cache import StageCache, content_key
 from socinf_cli.data.prepare import PreparedData
 from socinf_cli.data.splits import Splits
+from socinf_cli.runtime import abort_on_interrupt
 from socinf_cli.targets.base import CountingTarget
-from socinf_cli.targets.local import LOCAL_MODELS, accuracy, fit_local_model
+from socinf_cli.targets.local import LOCAL_MODELS, accuracy
 
 
 @dataclass
@@ -49,7 +50,8 @@ def train_local_target(cfg, prepared: PreparedData, cache: StageCache, key: str)
     params = OmegaConf.to_container(cfg.target.params, resolve=True)
 
     def compute():
-        return defenses.fit_with_defense(cfg.target.name, params, cfg.defense, X, y, cfg.seed, cfg.threads)
+        with abort_on_interrupt():  # never cache a model that Ctrl-C cut short
+            return defenses.fit_with_defense(cfg.target.name, params, cfg.defense, X, y, cfg.seed, cfg.threads)
 
     model, _ = cache.get_or_compute("target_model", key, compute)
     return model
@@ -72,7 +74,7 @@ def open_target(cfg, prepared: PreparedData, cache: StageCache, data_key: str) -
         raise ConfigError(f"target={cfg.target.name!r}: expected one of {', '.join(LOCAL_MODELS + ('remote',))}")
     model = train_local_target(cfg, prepared, cache, key)
     served = defenses.defended(model, cfg.defense)  # the output boundary, as the API would apply it
-    report = utility_report(cfg.target.name, model, prepared, prepared.splits)
+    report = utility_report(cfg.target.name, served, prepared, prepared.splits)  # what API users get
     report["defense"] = defenses.describe(model, cfg.defense)
     n_features = prepared.X.shape[1]
     yield OpenedTarget(CountingTarget(served, prepared.n_classes, n_features), key, report, prepared.splits)

@@ -37,6 +37,22 @@ def make_estimator(name: str, params: Mapping[str, Any], seed: int, threads: int
     raise ConfigError(f"target={name!r} is not a local model; expected one of {', '.join(LOCAL_MODELS)}")
 
 
+def model_params(cfg, name: str) -> dict:
+    """Hyper-parameters of local model ``name``: the composed ``target.params`` when the run's target is
+    that model, else ``conf/target/<name>.yaml`` — one source of truth for local, served and shadow models."""
+    from omegaconf import OmegaConf
+
+    from socinf_cli.cli import config_dir
+    from socinf_cli.config import plain
+
+    if cfg.target.name == name:
+        return plain(cfg.target.params)
+    path = config_dir() / "target" / f"{name}.yaml"
+    if name not in LOCAL_MODELS or not path.exists():
+        raise ConfigError(f"model {name!r}: expected one of {', '.join(LOCAL_MODELS)}")
+    return plain(OmegaConf.load(path).get("params", {}))
+
+
 def fit_local_model(name: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, seed: int, threads: int = 1):
     """Train the target; labels must be 0..K-1 with every class present."""
     model = make_estimator(name, params, seed, threads)

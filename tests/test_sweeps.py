@@ -1,0 +1,100 @@
+"""Sweeps as a user launches them: real `socinf run -m` subprocesses through the joblib and submitit
+launchers, on slices of the real corpora; the stage cache, resume and the overfitting report."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from socinf_runner import socinf
+
+TINY = ["dataset.per_class=300", "eval.size=150", "synthesis.n_records=800", "synthesis.burn_in=100",
+        "mimic.epochs=5", "method.baselines=false", "threads=1"]
+
+
+def sweep(tmp: Path, data_dir: Path, overrides: list[str], name: str = "sweep", timeout: float = 300, env=None):
+    """`socinf run -m` into tmp/<name> with its own data root and stage cache; (process, sweep dir)."""
+    sweep_dir = tmp / name
+    args = ["run", "-m", *TINY, *overrides, f"hydra.sweep.dir={sweep_dir}", f"data.root={tmp / 'data'}",
+            f"cache.dir={tmp / 'cache'}"]
+    return socinf(args, cwd=tmp, data_dir=data_dir, timeout=timeout, env_extra=env), sweep_dir
+
+
+def metrics(job_dir: Path) -> dict:
+    return json.loads((job_dir / "metrics.json").read_text())
+
+
+def test_joblib_sweep_over_attack_models_reuses_the_cached_stages(tmp_path, shared_data_dir):
+    proc, root = sweep(tmp_path, shared_data_dir, ["attack=svm,knn,nn,xgboost"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Joblib.Parallel" in proc.stderr + proc.stdout
+    jobs = [metrics(root / str(i)) for i in range(4)]
+    assert all(m["complete"] for m in jobs)
+    assert [m["method"]["attack_model"] for m in jobs] == ["svm", "knn", "nn", "xgboost"]
+    assert all(m["target"] == jobs[0]["target"] for m in jobs)  # one target, trained once or loaded
+    synthesis = [m["queries"]["per_stage"]["synthesis"] for m in jobs]
+    n = jobs[0]["method"]["n_synthetic"]
+    assert any(s == {"sent": n, "cached": 0} for s in synthesis[:2])  # a first job paid for X_s
+    # jobs 2 and 3 start after job 0 or 1 has ended: the target's answers come from the cache, for free
+    for m, s in zip(jobs[2:], synthesis[2:]):
+        assert s == {"sent": 0, "cached": n}, s
+        assert {"data", "target_model", "synthetic", "mimic"} <= set(m["cache_hits"])
+        assert m["queries"]["per_stage"]["evaluation"]["sent"] == 300  # evaluation is always asked
+
+
+def test_submitit_local_overfitting_sweep_and_its_report(tmp_path, shared_data_dir):
+    proc, root = sweep(tmp_path, shared_data_dir, ["hydra/launcher=submitit_local", "experiment=overfitting",
+                                                   "+experiment/overfit=xgboost_0,xgboost_5", "attack=svm"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list((root / ".submitit").glob("*/*_log.out"))  # ran as submitit jobs, not in this process
+    low, high = metrics(root / "0"), metrics(root / "1")
+    assert low["config"]["target"]["params"]["max_depth"] == 1 and high["config"]["target"]["params"]["max_depth"] == 12
+    assert high["dataset"]["n_features"] > 200  # the experiment raises the keyword count
+    assert high["target"]["overfitting_gap"] > low["target"]["overfitting_gap"] + 0.15
+    report = socinf(["report", str(root)], cwd=tmp_path, data_dir=shared_data_dir)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert (root / "report" / "fig7_tweet4_xgboost_honest.png").stat().st_size > 10_000
+    table = (root / "report" / "overfitting.md").read_text()
+    rows = [ln for ln in table.splitlines() if ln.startswith("| learning_rate=")]  # the knob's varying params
+    assert len(rows) == 2 and "max_depth=1 " in rows[0] and "max_depth=12 " in rows[1]  # ordered by gap
+    assert f"{high['target']['overfitting_gap']:.3f}" in rows[1]
+
+
+def test_resume_reruns_only_the_failed_job(tmp_path, shared_data_dir):
+    corpora = tmp_path / "corpora"  # a data dir holding the tweets only: the Weibo job fails
+    corpora.mkdir()
+    (corpora / "emoint").symlink_to(shared_data_dir / "emoint")
+    grid = ["dataset=tweet,weibo", "target=logistic", f"data.dir={corpora}"]
+    proc, root = sweep(tmp_path, None, grid)
+    assert proc.returncode == 0, proc.stderr[-2000:]  # one failed job does not end the sweep
+    tweet_file = root / "0" / "metrics.json"
+    assert metrics(root / "0")["complete"] and not (root / "1" / "metrics.json").exists()
+    failure = json.loads((root / "1" / "failed.json").read_text())
+    assert "weibo: missing file" in failure["error"]
+    report = socinf(["report", str(root)], cwd=tmp_path, data_dir=None)
+    assert "weibo: missing file" in (root / "report" / "missing.md").read_text(), report.stderr[-2000:]
+
+    tweet_before = (tweet_file.stat().st_mtime_ns, tweet_file.read_text())
+    (corpora / "weibo-smp2020-ewect").symlink_to(shared_data_dir / "weibo-smp2020-ewect")
+    proc, _ = sweep(tmp_path, None, [*grid, "resume=true"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tweet_file.stat().st_mtime_ns, tweet_file.read_text()) == tweet_before  # skipped
+    assert "already has a complete metrics.json; skipped" in (root / "0" / "run.log").read_text()
+    assert metrics(root / "1")["dataset"]["label"] == "Weibo(3)" and not (root / "1" / "failed.json").exists()
+
+
+def test_shipped_slurm_config_renders_the_batch_script(tmp_path, shared_data_dir):
+    # No SLURM here: stand-in sbatch/srun keep the script submitit hands to sbatch, then refuse it.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sbatch", "srun"):
+        (bin_dir / tool).write_text(f'#!/bin/sh\ncp "$1" {tmp_path}/script.sh\necho refused >&2\nexit 1\n')
+        (bin_dir / tool).chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc, _ = sweep(tmp_path, shared_data_dir, ["hydra/launcher=slurm", "hydra.launcher.partition=short", "threads=3",
+                                                "seed=0,1"], timeout=120, env=env)
+    assert proc.returncode != 0 and "refused" in proc.stderr
+    script = (tmp_path / "script.sh").read_text()
+    for line in ("#SBATCH --partition=short", "#SBATCH --cpus-per-task=3", "#SBATCH --array=0-1%", "#SBATCH --time=120",
+                 "export OMP_NUM_THREADS=3"):
+        assert line in script, script
