@@ -21,7 +21,7 @@ from socinf_cli.data.prepare import prepare_data
 from socinf_cli.errors import ConfigError
 from socinf_cli.report import defenses as defense_report
 from socinf_cli.report.runs import load_runs
-from socinf_cli.serve.model import serve_params
+from socinf_cli.targets.local import model_params
 from socinf_cli.targets import defenses
 from socinf_cli.targets.local import accuracy
 from socinf_runner import FAST, run_audit, socinf
@@ -94,7 +94,7 @@ def test_local_outputs_identical_to_socinf_serve(tweet_slice, shared_data_dir, t
             server.stop()
     for name, extra in settings.items():
         local_cfg = compose([*SLICE, "target=logistic", "serve.model=logistic", f"defense={name}", *extra])
-        model = defenses.fit_with_defense("logistic", serve_params(local_cfg), local_cfg.defense,
+        model = defenses.fit_with_defense("logistic", model_params(local_cfg, local_cfg.serve.model), local_cfg.defense,
                                           prepared.X[s.members], prepared.y[s.members], 0, 1)
         local = defenses.defended(model, local_cfg.defense).predict_proba(X)
         assert np.array_equal(np.asarray(answers[name]), local), name

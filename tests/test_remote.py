@@ -30,7 +30,8 @@ from socinf_cli.errors import ConfigError, RemoteTargetError
 from socinf_cli.pipeline import run_audit
 from socinf_cli.runtime import data_root
 from socinf_cli.serve.app import create_app
-from socinf_cli.serve.model import build_served_model, serve_params
+from socinf_cli.serve.model import build_served_model
+from socinf_cli.targets.local import model_params
 from socinf_cli.targets import defenses
 from socinf_cli.targets.query_cache import QueryCache
 from socinf_cli.targets.remote import open_remote_target
@@ -205,7 +206,7 @@ def test_api_contract_and_answers_equal_the_same_model_trained_locally(server, p
 
     X = data.X[data.splits.members[:50]]
     answer = httpx.post(f"{server.url}/v1/predict", json={"instances": X.tolist()}, headers=key).json()
-    model = defenses.fit_with_defense("mlp", serve_params(cfg), cfg.defense, data.X[data.splits.members],
+    model = defenses.fit_with_defense("mlp", model_params(cfg, cfg.serve.model), cfg.defense, data.X[data.splits.members],
                                       data.y[data.splits.members], cfg.seed, cfg.threads)
     assert np.array_equal(np.asarray(answer["probabilities"]), model.predict_proba(X))  # bit for bit
     assert answer["model_id"] == schema["model_id"]
