@@ -6,6 +6,7 @@ users expect. Bad input ends in one line, ``socinf: error: ...``, exit 2.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -45,7 +46,10 @@ def _hydra_app(task, name: str, args: list[str]) -> None:
 
     register_configs()
     # job name: header, log file. After the user's args: argparse rejects overrides on both sides of -m
-    sys.argv = [f"socinf {name}"] + args + [f"hydra.job.name={name}"]
+    # The command names the Hydra job (help header, <name>.log); an env var because an extra
+    # override in argv would clash with argparse's handling of flags such as --cfg and -m.
+    os.environ["SOCINF_COMMAND"] = name
+    sys.argv = [f"socinf {name}"] + args
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(task)
     app()
 
