@@ -71,7 +71,7 @@ class MimicConfig:
     epochs: int = 60
     batch_size: int = 128
     lr_g: float = 1e-3
-    lr_d: float = 1e-3
+    lr_d: float = 2e-4  # a slower discriminator: see conf/mimic/gan.yaml
     fidelity_weight: float = 0.0  # 0 = the paper's pure GAN
     holdout_fraction: float = 0.2  # X_in records kept out of GAN training to measure fidelity
 

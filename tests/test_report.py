@@ -95,3 +95,15 @@ def test_experiment_sweeps_follow_the_seeds_list():
 def test_report_rejects_a_path_without_runs(tmp_path, shared_data_dir):
     done = socinf("report", str(tmp_path), cwd=tmp_path, data_dir=shared_data_dir)
     assert done.returncode == 2 and done.stderr.startswith("socinf: error: report: no Hydra job under")
+
+
+def test_a_remote_jobs_own_server_run_is_not_counted_as_a_job(tmp_path):
+    from socinf_cli.report.runs import load_runs
+
+    job = tmp_path / "0"
+    for d in (job, job / "server"):  # target=remote starts `socinf serve` with its run dir inside the job
+        (d / ".hydra").mkdir(parents=True)
+        (d / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    (job / "metrics.json").write_text('{"complete": true}')
+    runs = load_runs(tmp_path)
+    assert [r["run_dir"] for r in runs.complete] == [str(job)] and runs.failed == []

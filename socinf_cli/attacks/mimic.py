@@ -62,7 +62,7 @@ class MimicGAN:
     epochs: int = 60
     batch_size: int = 128
     lr_g: float = 1e-3
-    lr_d: float = 1e-3
+    lr_d: float = 2e-4  # a slower discriminator: see conf/mimic/gan.yaml
     fidelity_weight: float = 0.0
     random_state: int = 0
 

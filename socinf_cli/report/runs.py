@@ -42,7 +42,9 @@ def load_runs(path: str | Path) -> SweepRuns:
     root = Path(path)
     if not root.is_dir():
         raise SocinfError(f"report: {root} is not a directory; expected a run dir (outputs/DATE/TIME) or a multirun dir")
-    job_dirs = sorted({p.parent.parent for p in root.rglob(".hydra/config.yaml")})
+    found = sorted({p.parent.parent for p in root.rglob(".hydra/config.yaml")})
+    # A job's own sub-runs (the `socinf serve` a remote audit starts in <job>/server/) are not jobs.
+    job_dirs = [d for d in found if not any(o != d and o in d.parents for o in found)]
     if not job_dirs:
         raise SocinfError(f"report: no Hydra job under {root} (no .hydra/config.yaml); expected a socinf run or multirun dir")
     runs = SweepRuns(root)
