@@ -122,3 +122,22 @@ def test_data_info_reports_checksums_counts_and_duplicates(tmp_path, shared_data
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("SHA-256 OK") == 12 and "conflicting_dropped" in proc.stdout
     assert "tweet(4)" in proc.stdout and "tweet(2)" in proc.stdout
+
+
+def test_a_users_own_csv_table_is_audited_and_numeric_columns_need_population(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((1200, 12)) < 0.3).astype(int)
+    age = rng.integers(18, 80, 1200)
+    label = (X[:, 0] + 2 * X[:, 1] + (age > 50) + rng.integers(0, 2, 1200)) % 3
+    table = pd.DataFrame(X, columns=[f"kw{i}" for i in range(12)]).assign(age=age, label=label)
+    table.to_csv(tmp_path / "own.csv", index=False)
+    base = ["dataset=csv", f"dataset.path={tmp_path / 'own.csv'}", "eval.size=200"]
+    proc, m = run_audit(tmp_path, None, base + ["synthesis=population"], fast=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert m["dataset"]["label"] == "CSV(3)" and m["dataset"]["n_features"] == 13
+    proc, _ = run_audit(tmp_path, None, base, name="stats", fast=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("socinf: error: synthesis=statistics: samples binary features, but 1 feature "
+                                   "column(s) (first: index 12) hold other values; use synthesis=population")

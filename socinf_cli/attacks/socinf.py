@@ -9,7 +9,7 @@ from socinf_cli.attacks.attack_model import AttackModel
 from socinf_cli.attacks.base import AttackContext, AttackerKnowledge
 from socinf_cli.attacks.inout import kmeans_in_out_split
 from socinf_cli.attacks.mimic import MimicGAN, fidelity
-from socinf_cli.attacks.synthesis import synthesize
+from socinf_cli.attacks.synthesis import check_applies, synthesize
 from socinf_cli.cache import content_key
 from socinf_cli.config import plain
 from socinf_cli.targets.base import CountingTarget
@@ -32,6 +32,7 @@ class SocInf:
     # Stage 1: X_s and the target's answers Y_s (both cached; cached answers are free).
     def _synthesize(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> tuple[SyntheticData, str]:
         syn = plain(self.synthesis_cfg)
+        check_applies(syn["name"], knowledge.X_aux)  # before the cache: an entry is no excuse
         needs_target = syn["name"] == "format"
         key = content_key("synthesis", ctx.data_key, syn, ctx.seed, ctx.target_key if needs_target else None)
 

@@ -107,8 +107,17 @@ def synthesize_format(target: CountingTarget, n_records: int, n_flip: int, accep
     return format_walk(target, n_records, n_flip, accept, max_proposals, rng)[0]
 
 
+def check_applies(name: str, X_aux: np.ndarray) -> None:
+    """statistics and format sample binary records: refuse numeric features rather than mangle them."""
+    numeric = np.flatnonzero(~np.isin(X_aux, (0, 1)).all(axis=0))
+    if name in ("statistics", "format") and len(numeric):
+        raise ConfigError(f"synthesis={name}: samples binary features, but {len(numeric)} feature column(s) "
+                          f"(first: index {numeric[0]}) hold other values; use synthesis=population")
+
+
 def synthesize(name: str, cfg, X_aux: np.ndarray, target: CountingTarget, rng) -> np.ndarray:
     """Dispatch on ``synthesis.name``; returns X_s as a uint8 matrix of distinct records."""
+    check_applies(name, X_aux)
     if name == "population":
         return X_aux.copy()
     if name == "statistics":
