@@ -8,6 +8,7 @@ recomputed, never trusted.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import pickle
@@ -48,10 +49,24 @@ class StageCache:
             atomic_pickle(self._path(stage, key), value)
 
     def get_or_compute(self, stage: str, key: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
-        """(value, hit): ``hit`` tells the caller the stage was not recomputed."""
+        """(value, hit): ``hit`` tells the caller the stage was not recomputed.
+
+        Parallel sweep jobs that need the same entry take turns on a lock file:
+        the first computes it, the others wait and load it, so a stage (and the
+        target queries inside it) is never computed twice at the same time.
+        """
         value = self.load(stage, key)
         if value is not None:
             return value, True
-        value = compute()
-        self.save(stage, key, value)
-        return value, False
+        if self.root is None:  # caching off
+            return compute(), False
+        lock_path = self._path(stage, key).with_suffix(".lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+            value = self.load(stage, key)
+            if value is not None:
+                return value, True
+            value = compute()
+            self.save(stage, key, value)
+            return value, False

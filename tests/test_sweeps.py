@@ -98,3 +98,27 @@ def test_shipped_slurm_config_renders_the_batch_script(tmp_path, shared_data_dir
     for line in ("#SBATCH --partition=short", "#SBATCH --cpus-per-task=3", "#SBATCH --array=0-1%", "#SBATCH --time=120",
                  "export OMP_NUM_THREADS=3"):
         assert line in script, script
+
+
+def test_parallel_jobs_wait_for_a_stage_another_job_is_computing(tmp_path):
+    """Two processes asking for the same entry at once: one computes, the other loads its result."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.starmap(_slow_stage, [(str(tmp_path), i) for i in range(2)])
+    assert sorted(hit for _, hit in results) == [False, True]
+    assert len({value for value, _ in results}) == 1  # both got the one computed value
+    assert len(list((tmp_path / "slow").glob("*.pkl"))) == 1
+
+
+def _slow_stage(root: str, worker: int):
+    import time
+
+    from socinf_cli.cache import StageCache
+
+    def compute():
+        time.sleep(1.0)  # long enough that the other worker asks while this one computes
+        return f"computed by {worker}"
+
+    return StageCache(root).get_or_compute("slow", "k", compute)
