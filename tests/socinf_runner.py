@@ -9,7 +9,7 @@ from pathlib import Path
 
 # Small but real: every stage runs on a slice of the real corpus in a few seconds.
 FAST = ["dataset.per_class=300", "eval.size=150", "synthesis.n_records=800", "synthesis.burn_in=100",
-        "mimic.epochs=8", "threads=1", "method.baselines=false"]
+        "mimic.epochs=120", "threads=1"]
 
 
 def socinf(args: list[str], cwd: Path, data_dir: Path | None, timeout: float = 300, env_extra: dict | None = None):

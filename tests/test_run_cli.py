@@ -28,6 +28,8 @@ def test_tweet_xgboost_run_writes_every_figure(tmp_path, shared_data_dir):
     q = m["queries"]["per_stage"]
     assert q["synthesis"]["sent"] == m["method"]["n_synthetic"] and q["evaluation"]["sent"] == 300
     assert 0.0 <= m["attack"]["accuracy"] <= 1.0 and m["protocol"]["name"] == "honest"
+    assert set(m["baselines"]) == {"confidence", "entropy", "modified_entropy", "loss", "gap"}
+    assert q["baselines"]["sent"] == 0  # they reuse the evaluation answers
     scores = pd.read_csv(tmp_path / "run" / "membership_scores.csv")
     assert len(scores) == 300 and scores["member"].sum() == 150
     assert set(scores.columns) >= {"record_id", "member", "score", "decision"}
