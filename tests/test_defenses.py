@@ -25,7 +25,7 @@ from socinf_cli.targets.local import model_params
 from socinf_cli.targets import defenses
 from socinf_cli.targets.local import accuracy
 from socinf_runner import FAST, run_audit, socinf
-from test_remote import KEY, start_server
+from socinf_runner import KEY, start_server
 
 SLICE = ["dataset=tweet", "dataset.per_class=300", "eval.size=150", "seed=0"]
 

@@ -36,45 +36,10 @@ from socinf_cli.targets import defenses
 from socinf_cli.targets.query_cache import QueryCache
 from socinf_cli.targets.remote import open_remote_target
 from socinf_cli.targets.remote_client import RemoteTarget
-from socinf_runner import socinf
+from socinf_runner import KEY, socinf, start_server
 
-KEY = "test-key-7f3a"
 FAST = ["dataset=tweet", "dataset.per_class=300", "eval.size=100", "synthesis.n_records=600", "synthesis.burn_in=50",
         "mimic.epochs=3", "method.baselines=false", "threads=1"]
-
-
-# ------------------------------------------------------------------ a real `socinf serve` process
-
-@dataclass
-class Server:
-    url: str
-    dir: Path
-    process: subprocess.Popen
-
-    def stats(self) -> dict:
-        return httpx.get(f"{self.url}/v1/stats", headers={"X-API-Key": KEY}).json()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(15)
-
-
-def start_server(run_dir: Path, overrides: list[str], data_dir: Path) -> Server:
-    port_file = run_dir / "port.json"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SOCINF_")}, "SOCINF_API_KEY": KEY,
-           "SOCINF_DATA_DIR": str(data_dir)}
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / "server.out", "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "socinf_cli", "serve", *overrides, "serve.port=0",
-                                    f"serve.port_file={port_file}", f"hydra.run.dir={run_dir}"],
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 180
-    while not port_file.exists():
-        assert process.poll() is None, (run_dir / "server.out").read_text()[-2000:]
-        assert time.monotonic() < deadline, "socinf serve did not start"
-        time.sleep(0.1)
-    return Server(json.loads(port_file.read_text())["url"], run_dir, process)
 
 
 @pytest.fixture(scope="session")
