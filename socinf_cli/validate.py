@@ -63,5 +63,8 @@ def validate(cfg) -> None:
         from socinf_cli.data.loaders import check_num_classes
 
         check_num_classes(ds.name, ds.num_classes)
+    from socinf_cli.targets.defenses import check_defense
+
+    check_defense(cfg.defense, cfg.target.model if cfg.target.name == "remote" else cfg.target.name)
     if ds.split == "official" and ds.name != "tweet":
         raise ConfigError(f"dataset.split=official: only tweet (EmoInt) has an official split, not {ds.name}")
