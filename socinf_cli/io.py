@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _atomic_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -38,7 +38,7 @@ def _json_safe(obj: Any) -> Any:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    _atomic_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -46,4 +46,4 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def atomic_pickle(path: Path, obj: Any) -> None:
-    _atomic_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    atomic_write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))

@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 from socinf_cli.attacks.attack_model import AttackModel
 from socinf_cli.attacks.base import AttackContext, AttackerKnowledge
 from socinf_cli.cache import content_key
-from socinf_cli.data.splits import _stratified_cut
+from socinf_cli.data.splits import stratified_cut
 from socinf_cli.errors import ConfigError
 from socinf_cli.targets.base import CountingTarget
 from socinf_cli.targets.local import LOCAL_MODELS, accuracy, fit_local_model, model_params
@@ -40,7 +40,7 @@ def shadow_model(algorithm: str, params: dict, knowledge: AttackerKnowledge, ind
     def compute():
         rng = np.random.default_rng([ctx.seed, 17, index])
         rows = np.arange(len(knowledge.y_aux))
-        inside, outside = _stratified_cut(rows, knowledge.y_aux, 0.5, rng)
+        inside, outside = stratified_cut(rows, knowledge.y_aux, 0.5, rng)
         if len(np.unique(knowledge.y_aux[inside])) < knowledge.n_classes:
             raise ConfigError(f"shadow training: the attacker's {len(rows)} auxiliary records lack some class; "
                               "every class needs at least 2 records")

@@ -30,7 +30,7 @@ class Splits:
         return {k: len(v) for k, v in self.__dict__.items()}
 
 
-def _stratified_cut(idx: np.ndarray, labels: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
+def stratified_cut(idx: np.ndarray, labels: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
     first, second = [], []
     for cls in np.unique(labels[idx]):
         members = idx[labels[idx] == cls]
@@ -52,10 +52,10 @@ def make_splits(corpus: Corpus, split: str, member_fraction: float, heldout_frac
         members = everything[corpus.official == "train"]
         rest = everything[corpus.official != "train"]
     elif split == "random":
-        members, rest = _stratified_cut(everything, labels, member_fraction, rng)
+        members, rest = stratified_cut(everything, labels, member_fraction, rng)
     else:
         raise ConfigError(f"dataset.split={split!r}: expected random or official")
-    heldout, attacker = _stratified_cut(rest, labels, heldout_fraction, rng)
+    heldout, attacker = stratified_cut(rest, labels, heldout_fraction, rng)
     pool = {"heldout": heldout, "attacker": attacker}.get(nonmembers)
     if pool is None:
         raise ConfigError(f"eval.nonmembers={nonmembers!r}: expected heldout or attacker")

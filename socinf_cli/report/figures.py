@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
-from socinf_cli.io import _atomic_bytes  # noqa: E402
+from socinf_cli.io import atomic_write_bytes  # noqa: E402
 
 PANELS = (("accuracy", "(a) attack accuracy"), ("precision", "(b) attack precision"), ("recall", "(c) attack recall"))
 
@@ -20,7 +20,7 @@ def save(fig, path: Path) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
-    _atomic_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
