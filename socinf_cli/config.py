@@ -165,6 +165,11 @@ def _paper_split(dataset_name: str) -> str:
     return "official" if dataset_name == "tweet" else "random"
 
 
+def protocol_name(synthesis: str, eval_nonmembers: str) -> str:
+    """"paper" for the paper's own protocol (IV.B.4: real attacker records as X_s, tested on them), else "honest"."""
+    return "paper" if synthesis == "population" and eval_nonmembers == "attacker" else "honest"
+
+
 def plain(node: Any) -> Any:
     """A resolved plain-Python copy of a config node (dicts and lists pass through)."""
     from omegaconf import OmegaConf

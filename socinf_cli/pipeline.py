@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 
 from socinf_cli.attacks.base import AttackContext, AttackerKnowledge
 from socinf_cli.attacks.registry import build_method
+from socinf_cli.config import protocol_name
 from socinf_cli.data.prepare import prepare_data
 from socinf_cli.evaluation.metrics import collision_ceiling, membership_metrics
 from socinf_cli.io import atomic_write_json, atomic_write_text
@@ -25,8 +26,7 @@ from socinf_cli.validate import validate
 
 
 def protocol_of(cfg) -> dict:
-    paper = cfg.synthesis.name == "population" and cfg.eval.nonmembers == "attacker"
-    return {"name": "paper" if paper else "honest", "synthesis": cfg.synthesis.name,
+    return {"name": protocol_name(cfg.synthesis.name, cfg.eval.nonmembers), "synthesis": cfg.synthesis.name,
             "split": cfg.dataset.split, "eval_nonmembers": cfg.eval.nonmembers}
 
 
@@ -65,7 +65,7 @@ def run_audit(cfg, run_dir: Path) -> dict:
             with ctx.timed("baselines"):
                 baselines = score_baselines(cfg, target, knowledge, ctx, probs, prepared.y[eval_idx], membership)
         queries = target.ledger.as_dict()
-        queries.update(opened.extra.get("queries", {}))
+        queries.update(opened.query_stats())
     ctx.timings["total"] = time.perf_counter() - started
     result = {
         "complete": True,

@@ -14,6 +14,11 @@ from socinf_cli.data.splits import Splits, make_splits
 DISPLAY_NAMES = {"tweet": "Tweet", "weibo": "Weibo", "clue": "CLUE", "csv": "CSV"}
 
 
+def dataset_label(name: str, num_classes) -> str:
+    """The row name of the paper's Table II, e.g. "Tweet(4)"."""
+    return f"{DISPLAY_NAMES.get(name, name)}({num_classes})"
+
+
 @dataclass
 class PreparedData:
     label: str  # e.g. "Tweet(4)", as the paper's Table II names rows
@@ -67,9 +72,7 @@ def _prepare(cfg, source: Path) -> PreparedData:
         info["keywords"] = {"method": ds.keyword_method, "requested_per_class": counts, "selected": len(names),
                             "per_class": {c: [w for w, o in zip(names, featurizer.keyword_class_) if o == i]
                                           for i, c in enumerate(corpus.class_names)}}
-    k = len(corpus.class_names)
-    label = f"{DISPLAY_NAMES.get(ds.name, ds.name)}({k})"
-    return PreparedData(label, X, corpus.labels, corpus.class_names, names, splits, info)
+    return PreparedData(dataset_label(ds.name, len(corpus.class_names)), X, corpus.labels, corpus.class_names, names, splits, info)
 
 
 def prepare_data(cfg, data_root: Path, cache: StageCache) -> tuple[PreparedData, str, bool]:

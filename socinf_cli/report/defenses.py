@@ -148,18 +148,17 @@ def figure(part: pd.DataFrame, dataset: str, path: Path) -> Path:
     return save(fig, path)
 
 
-def _slug(label: str) -> str:
-    return label.lower().replace("(", "").replace(")", "")
-
 
 def write(runs, out_dir: Path, console) -> list[Path]:
+    from socinf_cli.report.figures import slug
+
     table = summary(defense_rows(runs))
     out_dir = Path(out_dir)
     paths = [out_dir / "defenses.md", out_dir / "defenses.csv"]
     atomic_write_text(paths[0], markdown(table))
     atomic_write_text(paths[1], table.to_csv(index=False))
     for dataset, part in table.groupby("dataset", sort=True):
-        paths.append(figure(part, dataset, out_dir / f"defenses_{_slug(dataset)}.png"))
+        paths.append(figure(part, dataset, out_dir / f"defenses_{slug(dataset)}.png"))
     if console is not None:
         console.print(f"defenses: {len(table)} settings over {table.dataset.nunique()} dataset(s) -> {out_dir}")
     return paths

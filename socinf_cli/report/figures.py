@@ -16,6 +16,11 @@ from socinf_cli.io import atomic_write_bytes  # noqa: E402
 PANELS = (("accuracy", "(a) attack accuracy"), ("precision", "(b) attack precision"), ("recall", "(c) attack recall"))
 
 
+def slug(label: str) -> str:
+    """A file-name part from a label: "Tweet(4)" -> "tweet4"."""
+    return "".join(c for c in label if c.isalnum()).lower()
+
+
 def save(fig, path: Path) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")

@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from socinf_cli.config import protocol_name
+from socinf_cli.data.prepare import dataset_label
 from socinf_cli.report.runs import SweepRuns
 
 PAPER_ROWS = ("Tweet(2)", "Tweet(4)", "Weibo(3)", "Weibo(5)")
@@ -49,17 +51,10 @@ def _job_config(run_dir: str) -> dict:
         return {}
 
 
-def _label(cfg: dict) -> str:
-    from socinf_cli.data.prepare import DISPLAY_NAMES
-
-    ds = cfg.get("dataset", {})
-    name = ds.get("name", "?")
-    return f"{DISPLAY_NAMES.get(name, name)}({ds.get('num_classes') or '?'})"
-
-
 def _cell_of(cfg: dict) -> dict:
-    paper = cfg.get("synthesis", {}).get("name") == "population" and cfg.get("eval", {}).get("nonmembers") == "attacker"
-    return {"protocol": "paper" if paper else "honest", "dataset": _label(cfg),
+    ds = cfg.get("dataset", {})
+    protocol = protocol_name(cfg.get("synthesis", {}).get("name"), cfg.get("eval", {}).get("nonmembers"))
+    return {"protocol": protocol, "dataset": dataset_label(ds.get("name", "?"), ds.get("num_classes") or "?"),
             "target": cfg.get("target", {}).get("name", "?"), "method": cfg.get("method", {}).get("name", "?"),
             "attack_model": cfg.get("attack", {}).get("name", "?"),
             "defense": cfg.get("defense", {}).get("name", "none"), "seed": cfg.get("seed")}

@@ -126,11 +126,10 @@ def _figure(frame: pd.DataFrame, title: str, path: Path) -> Path:
     return save(fig, path)
 
 
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "" for c in text.replace("(", "").replace(")", "")).lower()
-
 
 def write(runs: SweepRuns, out_dir: Path, console) -> list[Path]:
+    from socinf_cli.report.figures import slug
+
     frame = _rows(runs)
     numeric = ["overfitting_gap", "accuracy", "precision", "recall", "loss_accuracy"]
     written, sections, csv_parts = [], ["# Overfitting vs. membership leakage (paper Fig. 7)", ""], []
@@ -138,7 +137,7 @@ def write(runs: SweepRuns, out_dir: Path, console) -> list[Path]:
         if group.params.nunique() < 2:
             continue
         title = f"SocInf vs. {target} targets of growing overfitting, {dataset}, {protocol} protocol"
-        path = out_dir / f"fig7_{_slug(dataset)}_{target}_{protocol}.png"
+        path = out_dir / f"fig7_{slug(dataset)}_{target}_{protocol}.png"
         plotted = group[["attack_model", "params", *numeric]].astype({"loss_accuracy": float})
         written.append(_figure(plotted, title, path))
         table = level_table(group)

@@ -6,8 +6,8 @@ process that must be stopped however the run ends.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 from omegaconf import OmegaConf
@@ -26,7 +26,7 @@ class OpenedTarget:
     key: str  # content hash identifying this target's answers (for the stage cache)
     report: dict  # name, train/test accuracy, overfitting gap, defense details
     splits: Splits  # the membership truth the evaluator uses (a remote server's own split)
-    extra: dict = field(default_factory=dict)
+    query_stats: Callable[[], dict] = dict  # extra query figures (budget, HTTP requests), read after the last query
 
 
 def target_key(cfg, data_key: str) -> str:

@@ -10,7 +10,6 @@ members from the split the server wrote, never through the API.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -68,26 +67,12 @@ def _check_schema(schema: dict, prepared, url: str) -> None:
                                 f"{len(prepared.feature_names)} keyword features; serve and audit the same dataset config")
 
 
-class LiveQueryStats(Mapping):
-    """``OpenedTarget.extra["queries"]``: read when the pipeline merges it, i.e. after the last query."""
-
-    def __init__(self, client: RemoteTarget, cache_path: Path | None):
-        self._client, self._cache_path = client, cache_path
-
-    def _values(self) -> dict:
-        c, budget = self._client, self._client.max_queries
-        return {"budget": budget, "budget_left": None if budget is None else budget - c.records_sent,
-                "http_requests": c.requests, "retries": c.retries, "endpoint": c.url, "model_id": c.model_id,
-                "query_cache": str(self._cache_path) if self._cache_path else None}
-
-    def __getitem__(self, key):
-        return self._values()[key]
-
-    def __iter__(self):
-        return iter(self._values())
-
-    def __len__(self) -> int:
-        return len(self._values())
+def query_stats(client: RemoteTarget, cache_path: Path | None) -> dict:
+    """What ``metrics.json["queries"]`` adds for a remote target: the budget left and the HTTP traffic."""
+    budget = client.max_queries
+    return {"budget": budget, "budget_left": None if budget is None else budget - client.records_sent,
+            "http_requests": client.requests, "retries": client.retries, "endpoint": client.url,
+            "model_id": client.model_id, "query_cache": str(cache_path) if cache_path else None}
 
 
 def _spent_by_stage(counting: CountingTarget, client: RemoteTarget) -> str:
@@ -146,4 +131,4 @@ def open_remote_target(cfg, prepared, key: str) -> Iterator:
         counting = CountingTarget(client, prepared.n_classes, prepared.X.shape[1])
         client.spent_by_stage = lambda: _spent_by_stage(counting, client)
         yield OpenedTarget(counting, content_key(key, client.model_id), report, splits,
-                           {"queries": LiveQueryStats(client, cache_path)})
+                           lambda: query_stats(client, cache_path))
