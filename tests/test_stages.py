@@ -154,3 +154,21 @@ def test_gan_mimic_improves_fidelity_over_its_untrained_start(tweet):
     assert after["label_agreement"] > before["label_agreement"] + 0.2
     assert after["mean_abs_diff"] < before["mean_abs_diff"]
     assert gan.fidelity_weight == 0.0  # the paper's pure GAN did this, no supervised term
+
+
+def test_mimic_adam_trains_to_the_same_bits_as_torch_optim_adam(tweet, monkeypatch):
+    """attacks/adam.py replaces torch.optim.Adam only to skip torch._dynamo's import: same update exactly."""
+    import socinf_cli.attacks.mimic as mimic_module
+
+    torch.set_num_threads(1)
+    corpus, s, _, X = tweet
+    model = fit_local_model("logistic", {}, X[s.members], corpus.labels[s.members], seed=0)
+    X_s = synthesize_statistics(X[s.attacker], 400, 100, 1, np.random.default_rng(1))
+    Y_s = model.predict_proba(X_s)
+    ours = MimicGAN(X.shape[1], 4, epochs=5, random_state=0, fidelity_weight=0.5).fit(X_s, Y_s)
+    monkeypatch.setattr(mimic_module, "Adam", torch.optim.Adam)
+    reference = MimicGAN(X.shape[1], 4, epochs=5, random_state=0, fidelity_weight=0.5).fit(X_s, Y_s)
+    for a, b in zip(ours.generator.parameters(), reference.generator.parameters()):
+        assert torch.equal(a, b)
+    assert ours.history_ == reference.history_
+    assert not np.allclose(ours.predict_proba(X_s), MimicGAN(X.shape[1], 4, random_state=0).predict_proba(X_s))

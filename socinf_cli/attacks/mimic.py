@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from socinf_cli.attacks.adam import Adam
+
 
 class _ResidualBlock(nn.Module):
     """x + LeakyReLU(Linear(LayerNorm(x))): one of the hidden layers of width ``width``."""
@@ -82,8 +84,8 @@ class MimicGAN:
         X_t = torch.as_tensor(np.asarray(X), dtype=torch.float32)
         Y_t = torch.as_tensor(np.asarray(Y_target), dtype=torch.float32)
         gen, disc = self.generator, self.discriminator
-        opt_g = torch.optim.Adam(gen.parameters(), lr=self.lr_g, betas=(0.5, 0.999))
-        opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr_d, betas=(0.5, 0.999))
+        opt_g = Adam(gen.parameters(), lr=self.lr_g, betas=(0.5, 0.999))
+        opt_d = Adam(disc.parameters(), lr=self.lr_d, betas=(0.5, 0.999))
         bce = nn.BCEWithLogitsLoss()
         g = torch.Generator().manual_seed(self.random_state)
         for epoch in range(self.epochs):
