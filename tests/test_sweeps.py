@@ -58,6 +58,9 @@ def test_submitit_local_overfitting_sweep_and_its_report(tmp_path, shared_data_d
     rows = [ln for ln in table.splitlines() if ln.startswith("| learning_rate=")]  # the knob's varying params
     assert len(rows) == 2 and "max_depth=1 " in rows[0] and "max_depth=12 " in rows[1]  # ordered by gap
     assert f"{high['target']['overfitting_gap']:.3f}" in rows[1]
+    # no SVM-attack job is a Table II job: no empty Table II, no "missing Table II cell" noise
+    assert not (root / "report" / "table2.md").exists()
+    assert "Nothing missing" in (root / "report" / "missing.md").read_text()
 
 
 def test_resume_reruns_only_the_failed_job(tmp_path, shared_data_dir):

@@ -23,7 +23,10 @@ LOWFPR_COLUMNS = LOWFPR_METRICS + ("collision_ceiling", "overfitting_gap")
 
 
 def applies(runs) -> bool:
-    return True  # always: an empty sweep still gets the paper layout with every cell missing
+    """Sweeps with a Table II job (complete or failed), and sweeps where nothing completed, which still get
+    the paper layout with every cell missing; not e.g. the overfitting sweep (SVM / KNN / NN attack models)."""
+    frame = runs_frame(runs)
+    return not runs.complete or bool(len(socinf_paper_runs(frame)))
 
 
 def table2_long(frame: pd.DataFrame, metrics) -> pd.DataFrame:
