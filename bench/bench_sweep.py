@@ -11,7 +11,7 @@
    `socinf run` of the cell with attack=xgboost -- the paper's order, Table II before Fig. 6 -- left data,
    target, synthetic data + answers and mimic, so the sweep trains only attack models); cold cache (empty:
    the first job fills it, the other three reuse it). Goal: >= 3x from caching (same sweep with the cache
-   vs. without it). A cold sweep also pays one full job, so its speed-up has a ceiling, printed too.
+   vs. without it). A cold sweep also pays one full job, so its speed-up is bounded; the estimate is printed.
 
 Every sweep runs as `socinf run -m` in a fresh subprocess; wall time includes interpreter start-up.
 Other processes on the machine distort the figures: run it on a quiet machine.
@@ -103,16 +103,16 @@ def caching(label: str, cell: str, extra: list[str], workdir: Path) -> None:
     print(f"    the cell with attack=xgboost, {primer:.1f} s, not counted)")
     print(f"  cold cache (empty; the first job fills)   {cold:7.1f} s   speed-up {off / cold:.2f}x; "
           f"synthesis queries sent per job {paid['cold']}")
-    work = {name: [j["timings_s"]["total"] for j in jobs]
+    work = {name: sum(j["timings_s"]["total"] for j in jobs)
             for name, jobs in (("off", off_jobs), ("cold", cold_jobs), ("primed", primed_jobs))}
-    full, reuse = sum(work["off"]) / 4, sum(work["primed"])  # one job computing everything; the 4 cache-hit jobs
-    startup = off - sum(work["off"])  # interpreter, imports, Hydra composes: paid once per sweep, cache or not
-    print(f"  in-job work: off {sum(work['off']):.1f} s, cold {sum(work['cold']):.1f} s, primed {reuse:.1f} s; "
+    startup = off - work["off"]  # interpreter, imports, Hydra composes: paid once per sweep, cache or not
+    print(f"  in-job work: off {work['off']:.1f} s, cold {work['cold']:.1f} s, primed {work['primed']:.1f} s; "
           f"outside the jobs (start-up, imports, Hydra) {startup:.1f} s per sweep")
-    # A cold sweep pays one full job plus three cache-hit jobs: its speed-up cannot exceed this, however fast
-    # the cache is, so the primed figure is the one that measures what caching saves.
-    hit = reuse * 3 / 4
-    print(f"  ceiling of a cold 4-job sweep: (start-up + 4 full jobs) / (start-up + 1 full job + 3 cache-hit jobs) = "
+    # A cold sweep pays one full job plus three cache-hit jobs, so its speed-up stays near this estimate
+    # however fast the cache is; the primed figure is the one that measures what caching saves. (The
+    # estimate counts Hydra's per-job overhead as start-up, so with tiny jobs, --quick, it runs low.)
+    full, hit = work["off"] / 4, work["primed"] * 3 / 4  # one job computing everything; three cache-hit jobs
+    print(f"  expected for a cold 4-job sweep: (start-up + 4 full jobs) / (start-up + 1 full job + 3 cache-hit jobs) = "
           f"({startup:.1f} + 4*{full:.1f}) / ({startup:.1f} + {full:.1f} + {hit:.1f}) = "
           f"{(startup + 4 * full) / (startup + full + hit):.2f}x")
     stages = ("synthesis", "mimic", "attack_model", "baselines", "total")

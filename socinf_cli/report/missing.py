@@ -10,8 +10,7 @@ import pandas as pd
 
 from socinf_cli.io import atomic_write_text
 from socinf_cli.report.frame import markdown_table, runs_frame
-from socinf_cli.report import table2
-from socinf_cli.report.table2 import table2_long
+from socinf_cli.report.table2 import expects_table2, table2_long
 
 
 def applies(runs) -> bool:
@@ -24,10 +23,12 @@ def missing_rows(runs) -> pd.DataFrame:
     for _, f in frame[frame.status == "failed"].iterrows():
         rows.append({"kind": "failed job", "protocol": f.protocol, "dataset": f.dataset, "target": f.target,
                      "method": f.method, "seed": f.seed, "detail": f"{f.run_dir}: {f.error}"})
-    cells = table2_long(frame, ("accuracy",)) if table2.applies(runs) else pd.DataFrame({"n_seeds": []})
-    for _, c in cells[cells.n_seeds == 0].iterrows():
-        rows.append({"kind": "missing Table II cell", "protocol": c.protocol, "dataset": c.dataset, "target": c.target,
-                     "method": "socinf", "seed": "", "detail": "no complete SocInf (xgboost attack) run"})
+    if expects_table2(frame):
+        cells = table2_long(frame, ("accuracy",))
+        for _, c in cells[cells.n_seeds == 0].iterrows():
+            rows.append({"kind": "missing Table II cell", "protocol": c.protocol, "dataset": c.dataset,
+                         "target": c.target, "method": "socinf", "seed": "",
+                         "detail": "no complete SocInf (xgboost attack) run"})
     return pd.DataFrame(rows, columns=["kind", "protocol", "dataset", "target", "method", "seed", "detail"])
 
 

@@ -22,11 +22,14 @@ SHORT = {"accuracy": "acc", "precision": "prec", "recall": "rec", "auc": "AUC", 
 LOWFPR_COLUMNS = LOWFPR_METRICS + ("collision_ceiling", "overfitting_gap")
 
 
-def applies(runs) -> bool:
+def expects_table2(frame: pd.DataFrame) -> bool:
     """Sweeps with a Table II job (complete or failed), and sweeps where nothing completed, which still get
     the paper layout with every cell missing; not e.g. the overfitting sweep (SVM / KNN / NN attack models)."""
-    frame = runs_frame(runs)
-    return not runs.complete or bool(len(socinf_paper_runs(frame)))
+    return not (frame.status == "complete").any() or bool(len(socinf_paper_runs(frame)))
+
+
+def applies(runs) -> bool:
+    return expects_table2(runs_frame(runs))
 
 
 def table2_long(frame: pd.DataFrame, metrics) -> pd.DataFrame:
