@@ -47,8 +47,8 @@ def start_server(tmp: Path, key: str) -> tuple[subprocess.Popen, str]:
 
 
 def throughput(url: str, key: str, X: np.ndarray, batch: int, cache_path: Path | None) -> float:
-    from socinf_cli.targets.query_cache import QueryCache
-    from socinf_cli.targets.remote_client import RemoteTarget
+    from socinf.targets.query_cache import QueryCache
+    from socinf.targets.remote_client import RemoteTarget
 
     cache = QueryCache(cache_path) if cache_path else None
     client = RemoteTarget(url, key, batch_size=batch, timeout_s=30, max_retries=3, backoff_s=0.1, cache=cache)
@@ -88,7 +88,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         proc, url = start_server(tmp, key)
         try:
-            from socinf_cli.targets.remote_client import RemoteTarget
+            from socinf.targets.remote_client import RemoteTarget
 
             probe = RemoteTarget(url, key, batch_size=1, timeout_s=30, max_retries=0, backoff_s=0)
             d = len(probe.connect()["features"])

@@ -1,3 +1,7 @@
-"""socinf: black-box membership-inference audits (SocInf, IEEE TCSS 2019, and baselines)."""
+"""socinf_cli: the ``socinf`` command, a Hydra layer that composes configs and builds the library's objects.
 
-__version__ = "0.1.0"
+The library is the ``socinf`` package (``import socinf``); nothing in it imports this package.
+"""
+from socinf import __version__
+
+__all__ = ["__version__"]

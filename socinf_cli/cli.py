@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 USAGE = """usage: socinf <command> [args]
 
@@ -26,14 +25,6 @@ examples:
 """
 
 
-def config_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "conf", here.parent / "conf"):
-        if (candidate / "config.yaml").exists():
-            return candidate
-    raise FileNotFoundError("socinf's conf/ folder is missing from the installation")
-
-
 def fail(message: str) -> "NoReturn":  # noqa: F821
     print(f"socinf: error: {message}", file=sys.stderr)
     raise SystemExit(2)
@@ -42,6 +33,7 @@ def fail(message: str) -> "NoReturn":  # noqa: F821
 def _hydra_app(task, name: str, args: list[str]) -> None:
     import hydra
 
+    from socinf_cli.compose import config_dir
     from socinf_cli.config import register_configs
 
     register_configs()
@@ -54,25 +46,13 @@ def _hydra_app(task, name: str, args: list[str]) -> None:
     app()
 
 
-def compose(overrides: list[str]):
-    """The composed config without running a Hydra job (for `data` commands)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    from socinf_cli.config import register_configs
-
-    register_configs()
-    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
-        return hydra_compose(config_name="config", overrides=overrides)
-
-
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return
     command, rest = argv[0], argv[1:]
-    from socinf_cli.errors import SocinfError
+    from socinf.errors import SocinfError
 
     try:
         if command == "run":
@@ -88,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
 
             data_command(rest)
         elif command == "report":
-            from socinf_cli.report.cli import report_command
+            from socinf_cli.report_cli import report_command
 
             report_command(rest)
         else:

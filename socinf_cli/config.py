@@ -2,7 +2,8 @@
 
 The YAML files under ``conf/`` choose values; these dataclasses fix the keys and
 types (a typo such as ``target.max_dept`` fails at composition time), and
-``validate`` checks ranges and cross-field rules before any work starts.
+``validate`` checks ranges and cross-field rules before any work starts. The settings of library objects
+are the library's own dataclasses (``MimicConfig``, ``SynthesisConfig``): each default is written once.
 """
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from socinf.attacks.mimic import MimicConfig
+from socinf.attacks.synthesis import SynthesisConfig
 
 
 @dataclass
@@ -48,32 +52,6 @@ class TargetConfig:
     server_dir: Optional[str] = None  # with target.url: the serving run dir (its membership split)
     query_cache: bool = True  # SQLite under <data.root>/cache/queries.sqlite: never pay twice for a record
     start_timeout_s: float = 600.0  # target.url unset: how long the spawned server may take to train and listen
-
-
-@dataclass
-class SynthesisConfig:
-    name: str = MISSING  # statistics | format | population
-    n_records: int = 4000
-    burn_in: int = 400  # statistics: MCMC steps per chain before a record is taken
-    noise_flips: int = 1  # statistics: features flipped in the noisy copy of a sample
-    n_flip: int = 3  # format: features changed per proposal
-    accept: str = "new"  # format: new (paper) | confidence (Shokri et al.)
-    max_proposals: int = 200000  # format: hard bound on the random walk
-
-
-@dataclass
-class MimicConfig:
-    name: str = "gan"
-    depth: int = 10  # paper: 10 layers of 50 units
-    width: int = 50
-    d_depth: int = 3
-    d_width: int = 64
-    epochs: int = 60
-    batch_size: int = 128
-    lr_g: float = 1e-3
-    lr_d: float = 2e-4  # a slower discriminator: see conf/mimic/gan.yaml
-    fidelity_weight: float = 0.0  # 0 = the paper's pure GAN
-    holdout_fraction: float = 0.2  # X_in records kept out of GAN training to measure fidelity
 
 
 @dataclass
@@ -128,7 +106,6 @@ class ServeConfig:
     port: int = 8000
     api_key: Optional[str] = None
     rate_limit: Optional[float] = None  # requests per second, None = unlimited
-    round_digits: Optional[int] = None
     max_batch: int = 4096
     max_body_bytes: int = 64 * 1024 * 1024
     port_file: Optional[str] = None  # written once listening (used by target=remote)
@@ -155,32 +132,8 @@ class SocinfConfig:
     protocol: str = "honest"  # honest | paper: label carried into every table
 
 
-def _sweep_values(values) -> str:
-    """``[0, 1]`` -> ``"0,1"``: a list becomes a Hydra sweep (``seed: ${socinf_sweep:${seeds}}``)."""
-    return ",".join(str(v) for v in values)
-
-
-def _paper_split(dataset_name: str) -> str:
-    """The paper's split: EmoInt's official one for Tweet; Weibo has none, so a random half."""
-    return "official" if dataset_name == "tweet" else "random"
-
-
-def protocol_name(synthesis: str, eval_nonmembers: str) -> str:
-    """"paper" for the paper's own protocol (IV.B.4: real attacker records as X_s, tested on them), else "honest"."""
-    return "paper" if synthesis == "population" and eval_nonmembers == "attacker" else "honest"
-
-
-def plain(node: Any) -> Any:
-    """A resolved plain-Python copy of a config node (dicts and lists pass through)."""
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
-
-
 def register_configs() -> None:
-    from omegaconf import OmegaConf
+    from socinf.protocol import register_resolvers
 
     ConfigStore.instance().store(name="socinf_schema", node=SocinfConfig)
-    for name, resolver in (("socinf_sweep", _sweep_values), ("socinf_paper_split", _paper_split)):
-        if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, resolver)
+    register_resolvers()

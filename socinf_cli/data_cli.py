@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from socinf_cli.errors import SocinfError
+from socinf.errors import SocinfError
 
 CORPORA = ("tweet", "weibo", "clue")
 INFO_VIEWS = {"tweet": (4, 2), "weibo": (3, 5), "clue": (7,)}
@@ -16,8 +16,8 @@ def _split_args(args: list[str]) -> tuple[list[str], list[str]]:
 
 
 def data_command(args: list[str]) -> None:
-    from socinf_cli.cli import compose
-    from socinf_cli.runtime import data_root
+    from socinf_cli.compose import compose
+    from socinf_cli.paths import data_root
 
     if not args or args[0] not in ("fetch", "info"):
         raise SocinfError("usage: socinf data fetch [tweet|weibo|clue|all] [data.url_base=...] | socinf data info [data.dir=...]")
@@ -30,7 +30,7 @@ def data_command(args: list[str]) -> None:
         if name not in CORPORA:
             raise SocinfError(f"unknown corpus {name!r}; expected one of {', '.join(CORPORA)} or all")
     if args[0] == "fetch":
-        from socinf_cli.data.fetch import fetch
+        from socinf.data.fetch import fetch
 
         for name in corpora:
             path = fetch(name, root, url_base=cfg.data.url_base)
@@ -40,8 +40,8 @@ def data_command(args: list[str]) -> None:
 
 
 def info(corpora, cfg, root) -> None:
-    from socinf_cli.data.fetch import verify_report
-    from socinf_cli.data.loaders import load_corpus
+    from socinf.data.fetch import verify_report
+    from socinf.data.loaders import load_corpus
 
     console = Console()
     for name in corpora:

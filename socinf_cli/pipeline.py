@@ -14,14 +14,16 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from socinf_cli.attacks.base import AttackContext, AttackerKnowledge
-from socinf_cli.attacks.registry import build_method
-from socinf_cli.config import protocol_name
-from socinf_cli.data.prepare import prepare_data
-from socinf_cli.evaluation.metrics import collision_ceiling, membership_metrics
-from socinf_cli.io import atomic_write_json, atomic_write_text
-from socinf_cli.runtime import data_root, limit_threads, progress_factory, stage_cache
-from socinf_cli.targets.factory import open_target, query_all
+from socinf.attacks.base import AttackContext, AttackerKnowledge
+from socinf.audit import run_attacks
+from socinf.data.prepare import prepare_data
+from socinf.evaluation.metrics import collision_ceiling
+from socinf.io import atomic_write_json, atomic_write_text
+from socinf.protocol import protocol_name
+from socinf.runtime import limit_threads, progress_factory
+from socinf_cli.methods import build_method
+from socinf_cli.paths import data_root, stage_cache
+from socinf_cli.targets import open_target, shadow_algorithm
 from socinf_cli.validate import validate
 
 
@@ -51,19 +53,11 @@ def run_audit(cfg, run_dir: Path) -> dict:
         ctx.target_key, target, s = opened.key, opened.target, opened.splits
         knowledge = AttackerKnowledge(prepared.X[s.attacker], prepared.y[s.attacker], prepared.n_classes, prepared.X.shape[1])
         method = build_method(cfg)
-        fit_report = method.fit(target, knowledge, ctx)
         eval_idx = np.concatenate([s.eval_members, s.eval_nonmembers])
         membership = np.concatenate([np.ones(len(s.eval_members), int), np.zeros(len(s.eval_nonmembers), int)])
-        with ctx.timed("evaluation"):
-            probs = query_all(target, prepared.X[eval_idx], "evaluation")
-            scores = method.score(probs, prepared.y[eval_idx])
-            metrics = membership_metrics(membership, scores, method.threshold)
-        baselines = {}
-        if cfg.method.baselines:
-            from socinf_cli.attacks.baselines import score_baselines
-
-            with ctx.timed("baselines"):
-                baselines = score_baselines(cfg, target, knowledge, ctx, probs, prepared.y[eval_idx], membership)
+        shadow = shadow_algorithm(cfg) if cfg.method.baselines else None
+        run = run_attacks([method], target, knowledge, ctx, prepared.X[eval_idx], prepared.y[eval_idx], membership,
+                          threshold_shadow=shadow)
         queries = target.ledger.as_dict()
         queries.update(opened.query_stats())
     ctx.timings["total"] = time.perf_counter() - started
@@ -74,9 +68,10 @@ def run_audit(cfg, run_dir: Path) -> dict:
                     "splits": s.as_dict()},
         "protocol": protocol_of(cfg),
         "target": opened.report,
-        "method": {"name": method.name, "attack_model": cfg.attack.name, **fit_report},
-        "attack": metrics,
-        "baselines": baselines,
+        "strongest": run.strongest,
+        "method": {"name": method.name, "attack_model": cfg.attack.name, **run.reports[method.name]},
+        "attack": run.metrics[method.name],
+        "baselines": run.baselines,
         "collision": collision_ceiling(prepared.X[s.members], prepared.X[s.eval_members], prepared.X[s.eval_nonmembers]),
         "queries": queries,
         "timings_s": ctx.timings,
@@ -84,12 +79,8 @@ def run_audit(cfg, run_dir: Path) -> dict:
         "seed": cfg.seed,
         "config": without_secrets(OmegaConf.to_container(cfg, resolve=True)),
     }
-    extra = {}
-    if cfg.method.baselines:
-        from socinf_cli.attacks.baselines import baseline_scores
-
-        extra = {f"score_{name}": values for name, values in baseline_scores(probs, prepared.y[eval_idx]).items()}
-    write_outputs(run_dir, result, eval_idx, membership, scores, metrics["threshold"], extra)
+    extra = {f"score_{name}": values for name, values in run.baseline_scores.items()}
+    write_outputs(run_dir, result, eval_idx, membership, run.scores[method.name], method.threshold, extra)
     return result
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from socinf_cli.errors import SocinfError
-from socinf_cli.io import atomic_write_json
+from socinf.errors import SocinfError
+from socinf.io import atomic_write_json
 
 log = logging.getLogger("socinf")
 
@@ -33,7 +33,7 @@ def is_complete(run_dir: Path) -> bool:
 
 def run_task(cfg) -> None:
     from socinf_cli.pipeline import run_audit
-    from socinf_cli.report.console import print_run_summary
+    from socinf.report.console import print_run_summary
 
     run_dir = _run_dir()
     if cfg.resume and is_complete(run_dir):
@@ -60,7 +60,7 @@ def run_task(cfg) -> None:
 
 
 def serve_task(cfg) -> None:
-    from socinf_cli.serve.app import serve
+    from socinf_cli.serve import serve
 
     try:
         serve(cfg, _run_dir())

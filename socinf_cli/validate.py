@@ -6,7 +6,7 @@ failure is one ``ConfigError`` line naming the key, the value and what is allowe
 """
 from __future__ import annotations
 
-from socinf_cli.errors import ConfigError
+from socinf.errors import ConfigError
 
 CHOICES = {
     "dataset.name": ("tweet", "weibo", "clue", "csv"),
@@ -24,7 +24,7 @@ CHOICES = {
 
 POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.max_proposals", "mimic.depth",
             "mimic.width", "mimic.d_depth", "mimic.d_width", "mimic.epochs", "mimic.batch_size", "threads",
-            "target.batch_size", "serve.max_batch", "dataset.min_df", "dataset.ngram_min")
+            "target.batch_size", "serve.max_batch", "dataset.min_df", "dataset.ngram_min", "method.n_models")
 NON_NEGATIVE = ("synthesis.burn_in", "synthesis.noise_flips", "mimic.fidelity_weight", "seed")
 FRACTIONS = ("dataset.member_fraction", "dataset.heldout_fraction", "mimic.holdout_fraction")
 
@@ -60,10 +60,10 @@ def validate(cfg) -> None:
         if not ds.path:
             raise ConfigError("dataset.path=null: dataset=csv needs dataset.path=/path/to/table.csv")
     else:
-        from socinf_cli.data.loaders import check_num_classes
+        from socinf.data.loaders import check_num_classes
 
         check_num_classes(ds.name, ds.num_classes)
-    from socinf_cli.targets.defenses import check_defense
+    from socinf.owner.defenses import check_defense
 
     check_defense(cfg.defense, cfg.target.model if cfg.target.name == "remote" else cfg.target.name)
     if ds.split == "official" and ds.name != "tweet":

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socinf_cli.attacks.baselines import (THRESHOLD_ATTACKS, attacker_side_thresholds, baseline_scores,
+from socinf.attacks.baselines import (THRESHOLD_ATTACKS, attacker_side_thresholds, baseline_scores,
                                           best_threshold, score_baselines)
 
 # XGBoost with 2,000 keyword features, deep trees and no shrinkage: train accuracy ~1.0, test ~0.85.
@@ -14,7 +14,7 @@ OVERFIT = ["dataset=tweet", "dataset.n_keywords=2000", "target=xgboost", "target
 
 
 def _cfg(tmp_path, shared_data_dir, extra=()):
-    from socinf_cli.cli import compose
+    from socinf_cli.compose import compose
 
     return compose([*OVERFIT, f"data.dir={shared_data_dir}", f"data.root={tmp_path}",
                     f"cache.dir={tmp_path / 'cache'}", *extra])
@@ -48,10 +48,10 @@ def test_best_threshold_separates_two_groups_and_breaks_at_the_gap():
 
 
 def test_threshold_attacks_on_known_members_with_attacker_side_thresholds(tmp_path, cache_dir, shared_data_dir):
-    from socinf_cli.attacks.base import AttackContext, AttackerKnowledge
-    from socinf_cli.cache import StageCache
-    from socinf_cli.data.prepare import prepare_data
-    from socinf_cli.targets.factory import open_target, query_all
+    from socinf.attacks.base import AttackContext, AttackerKnowledge
+    from socinf.cache import StageCache
+    from socinf.data.prepare import prepare_data
+    from socinf_cli.targets import open_target, query_all, shadow_algorithm
 
     cfg = _cfg(cache_dir, shared_data_dir)
     cache = StageCache(cache_dir / "cache")
@@ -65,14 +65,14 @@ def test_threshold_attacks_on_known_members_with_attacker_side_thresholds(tmp_pa
         membership = np.r_[np.ones(len(s.eval_members), int), np.zeros(len(s.eval_nonmembers), int)]
         probs = query_all(target, prepared.X[eval_idx], "evaluation")
         sent_before = target.ledger.as_dict()["sent"]
-        results = score_baselines(cfg, target, knowledge, ctx, probs, prepared.y[eval_idx], membership)
+        results = score_baselines(shadow_algorithm(cfg), target, knowledge, ctx, probs, prepared.y[eval_idx], membership)
         assert target.ledger.as_dict()["per_stage"]["baselines"] == {"sent": 0, "cached": 0}
         assert target.ledger.as_dict()["sent"] == sent_before
         # thresholds come from attacker-side data only: the same without any evaluation record,
         # and the same whatever the evaluation membership says
-        expected = attacker_side_thresholds(cfg, knowledge, ctx)
+        expected = attacker_side_thresholds(*shadow_algorithm(cfg), knowledge, ctx)
         shuffled = np.random.default_rng(0).permutation(membership)
-        again = score_baselines(cfg, target, knowledge, ctx, probs, prepared.y[eval_idx], shuffled)
+        again = score_baselines(shadow_algorithm(cfg), target, knowledge, ctx, probs, prepared.y[eval_idx], shuffled)
     assert opened.report["overfitting_gap"] > 0.08  # the target really is overfit
     for name in THRESHOLD_ATTACKS:
         assert results[name]["threshold"] == pytest.approx(expected[name]) == again[name]["threshold"]
@@ -98,8 +98,11 @@ def test_shadow_beats_chance_on_an_overfit_target(tmp_path, cache_dir, shared_da
 
 
 def test_shadow_refuses_a_non_positive_model_count(cache_dir, shared_data_dir):
-    from socinf_cli.attacks.registry import build_method
-    from socinf_cli.errors import ConfigError
+    from socinf.attacks.shadow import ShadowTraining
+    from socinf.errors import ConfigError
+    from socinf_cli.validate import validate
 
-    with pytest.raises(ConfigError, match="method.n_models=0"):
-        build_method(_cfg(cache_dir, shared_data_dir, ["method=shadow", "method.n_models=0"]))
+    with pytest.raises(ConfigError, match="method.n_models=0"):  # the CLI: before any work
+        validate(_cfg(cache_dir, shared_data_dir, ["method=shadow", "method.n_models=0"]))
+    with pytest.raises(ConfigError, match="method.n_models=0"):  # the library: when fitted
+        ShadowTraining(n_models=0).fit(None, None, None)

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from socinf_cli.data import fetch as fetch_mod
-from socinf_cli.data.fetch import fetch, resolve_corpus_dir, verify_report
-from socinf_cli.data.loaders import SUPPORTED_CLASSES, load_corpus, load_csv_corpus
-from socinf_cli.data.registry import REGISTRY
-from socinf_cli.errors import DataError, SocinfError
+from socinf.data import fetch as fetch_mod
+from socinf.data.fetch import fetch, resolve_corpus_dir, verify_report
+from socinf.data.loaders import SUPPORTED_CLASSES, load_corpus, load_csv_corpus
+from socinf.data.registry import REGISTRY
+from socinf.errors import DataError, SocinfError
 
 TWEET2 = {"anger": "negative", "fear": "negative", "sadness": "negative", "joy": "positive"}
 WEIBO3 = {"angry": "negative", "sad": "negative", "fear": "negative", "happy": "positive", "neutral": "neutral"}

@@ -13,17 +13,17 @@ import pytest
 from omegaconf import OmegaConf
 from rich.console import Console
 
-from socinf_cli.attacks.label_only import gap_attack_scores
-from socinf_cli.cache import StageCache
-from socinf_cli.cli import compose
+from socinf.attacks.label_only import gap_attack_scores
+from socinf.cache import StageCache
+from socinf_cli.compose import compose
 from socinf_cli.config import DefenseConfig
-from socinf_cli.data.prepare import prepare_data
-from socinf_cli.errors import ConfigError
-from socinf_cli.report import defenses as defense_report
-from socinf_cli.report.runs import load_runs
-from socinf_cli.targets.local import model_params
-from socinf_cli.targets import defenses
-from socinf_cli.targets.local import accuracy
+from socinf.data.prepare import prepare_data
+from socinf.errors import ConfigError
+from socinf.report import defenses as defense_report
+from socinf.report.runs import load_runs
+from socinf_cli.targets import model_params
+from socinf.owner import defenses
+from socinf.owner.models import accuracy
 from socinf_runner import FAST, run_audit, socinf
 from socinf_runner import KEY, start_server
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score, roc_curve
 
-from socinf_cli.evaluation.metrics import collision_ceiling, membership_metrics
+from socinf.evaluation.metrics import collision_ceiling, membership_metrics
 
 
 def test_metrics_agree_with_scikit_learn():

@@ -22,20 +22,20 @@ import numpy as np
 import pytest
 import uvicorn
 
-from socinf_cli.cache import StageCache
-from socinf_cli.cli import compose
+from socinf.cache import StageCache
+from socinf_cli.compose import compose
 from socinf_cli.config import ServeConfig
-from socinf_cli.data.prepare import prepare_data
-from socinf_cli.errors import ConfigError, RemoteTargetError
+from socinf.data.prepare import prepare_data
+from socinf.errors import ConfigError, RemoteTargetError
 from socinf_cli.pipeline import run_audit
-from socinf_cli.runtime import data_root
-from socinf_cli.serve.app import create_app
-from socinf_cli.serve.model import build_served_model
-from socinf_cli.targets.local import model_params
-from socinf_cli.targets import defenses
-from socinf_cli.targets.query_cache import QueryCache
-from socinf_cli.targets.remote import open_remote_target
-from socinf_cli.targets.remote_client import RemoteTarget
+from socinf_cli.paths import data_root
+from socinf.serve.app import create_app
+from socinf_cli.serve import build_served_model
+from socinf_cli.targets import model_params
+from socinf.owner import defenses
+from socinf.targets.query_cache import QueryCache
+from socinf_cli.remote import open_remote_target
+from socinf.targets.remote_client import RemoteTarget
 from socinf_runner import KEY, socinf, start_server
 
 FAST = ["dataset=tweet", "dataset.per_class=300", "eval.size=100", "synthesis.n_records=600", "synthesis.burn_in=50",
@@ -207,7 +207,7 @@ def test_non_loopback_host_is_not_the_default(tmp_path, shared_data_dir):
 
 def test_rate_limit_and_rounding_on_a_live_api(root, shared_data_dir, tmp_path):
     cfg = compose(FAST + common(root, shared_data_dir) + [f"data.root={tmp_path}", "serve.rate_limit=2",
-                                                          "serve.round_digits=2", f"serve.api_key={KEY}",
+                                                          "defense=round", "defense.digits=2", f"serve.api_key={KEY}",
                                                           "serve.model=logistic"])  # quick to train
     served = build_served_model(cfg, tmp_path)
     server = uvicorn.Server(uvicorn.Config(create_app(served, cfg.serve), host="127.0.0.1", port=0, log_level="warning"))

@@ -81,7 +81,7 @@ def test_report_lists_a_failed_run_as_missing(reported):
 def test_experiment_sweeps_follow_the_seeds_list():
     from hydra import compose, initialize_config_dir
 
-    from socinf_cli.cli import config_dir
+    from socinf_cli.compose import config_dir
     from socinf_cli.config import register_configs
 
     register_configs()
@@ -98,7 +98,7 @@ def test_report_rejects_a_path_without_runs(tmp_path, shared_data_dir):
 
 
 def test_a_remote_jobs_own_server_run_is_not_counted_as_a_job(tmp_path):
-    from socinf_cli.report.runs import load_runs
+    from socinf.report.runs import load_runs
 
     job = tmp_path / "0"
     for d in (job, job / "server"):  # target=remote starts `socinf serve` with its run dir inside the job

@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from socinf_cli.attacks.inout import kmeans_in_out_split
-from socinf_cli.attacks.mimic import MimicGAN, fidelity
-from socinf_cli.attacks.synthesis import format_walk, pairwise_model, synthesize_statistics
-from socinf_cli.data.features import KeywordFeaturizer, chinese_ngrams, english_tokens, keywords_per_class
-from socinf_cli.data.loaders import load_corpus
-from socinf_cli.data.splits import make_splits
-from socinf_cli.errors import ConfigError
-from socinf_cli.targets.base import CountingTarget
-from socinf_cli.targets.local import fit_local_model
+from socinf.attacks.inout import kmeans_in_out_split
+from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
+from socinf.attacks.synthesis import format_walk, pairwise_model, synthesize_statistics
+from socinf.data.features import KeywordFeaturizer, chinese_ngrams, english_tokens, keywords_per_class
+from socinf.data.loaders import load_corpus
+from socinf.data.splits import make_splits
+from socinf.errors import ConfigError
+from socinf.targets.base import CountingTarget
+from socinf.owner.models import fit_local_model
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +147,7 @@ def test_gan_mimic_improves_fidelity_over_its_untrained_start(tweet):
     X_s = synthesize_statistics(X[s.attacker], 1200, 100, 1, np.random.default_rng(0))
     Y_s = model.predict_proba(X_s)
     train, held = slice(0, 1000), slice(1000, None)
-    gan = MimicGAN(X.shape[1], 4, epochs=40, random_state=0)
+    gan = MimicGAN(X.shape[1], 4, MimicConfig(epochs=40), random_state=0)
     before = fidelity(gan.predict_proba(X_s[held]), Y_s[held])
     gan.fit(X_s[train], Y_s[train])
     after = fidelity(gan.predict_proba(X_s[held]), Y_s[held])
@@ -158,16 +158,16 @@ def test_gan_mimic_improves_fidelity_over_its_untrained_start(tweet):
 
 def test_mimic_adam_trains_to_the_same_bits_as_torch_optim_adam(tweet, monkeypatch):
     """attacks/adam.py replaces torch.optim.Adam only to skip torch._dynamo's import: same update exactly."""
-    import socinf_cli.attacks.mimic as mimic_module
+    import socinf.attacks.mimic as mimic_module
 
     torch.set_num_threads(1)
     corpus, s, _, X = tweet
     model = fit_local_model("logistic", {}, X[s.members], corpus.labels[s.members], seed=0)
     X_s = synthesize_statistics(X[s.attacker], 400, 100, 1, np.random.default_rng(1))
     Y_s = model.predict_proba(X_s)
-    ours = MimicGAN(X.shape[1], 4, epochs=5, random_state=0, fidelity_weight=0.5).fit(X_s, Y_s)
+    ours = MimicGAN(X.shape[1], 4, MimicConfig(epochs=5, fidelity_weight=0.5), random_state=0).fit(X_s, Y_s)
     monkeypatch.setattr(mimic_module, "Adam", torch.optim.Adam)
-    reference = MimicGAN(X.shape[1], 4, epochs=5, random_state=0, fidelity_weight=0.5).fit(X_s, Y_s)
+    reference = MimicGAN(X.shape[1], 4, MimicConfig(epochs=5, fidelity_weight=0.5), random_state=0).fit(X_s, Y_s)
     for a, b in zip(ours.generator.parameters(), reference.generator.parameters()):
         assert torch.equal(a, b)
     assert ours.history_ == reference.history_

@@ -118,7 +118,7 @@ def test_parallel_jobs_wait_for_a_stage_another_job_is_computing(tmp_path):
 def _slow_stage(root: str, worker: int):
     import time
 
-    from socinf_cli.cache import StageCache
+    from socinf.cache import StageCache
 
     def compute():
         time.sleep(1.0)  # long enough that the other worker asks while this one computes

@@ -1,0 +1,24 @@
+"""socinf: black-box membership-inference audits (SocInf, IEEE TCSS 2019, and the attacks that followed it).
+
+    import socinf
+    result = socinf.audit(model, members=(X_in, y_in), nonmembers=(X_out, y_out), population=(X_pop, y_pop))
+    result.strongest, result.to_frame(), print(result.summary()), result.plot_roc()
+
+The attacks (``socinf.attacks``), the black-box interface (``socinf.targets``), data loading and features
+(``socinf.data``), metrics (``socinf.evaluation``) and report writers (``socinf.report``) are importable on
+their own; the ``socinf`` command (package ``socinf_cli``) is a Hydra layer on top of them.
+"""
+
+__version__ = "0.2.0"
+
+_LAZY = {"audit": "socinf.api", "AuditResult": "socinf.api", "RemoteTarget": "socinf.targets.remote_client"}
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    # lazy, so `import socinf` (and the CLI's start-up) does not pay for torch, xgboost or scikit-learn
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'socinf' has no attribute {name!r}")

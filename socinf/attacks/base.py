@@ -1,0 +1,76 @@
+"""What every membership attack receives, and the interface it implements.
+
+An attack is fitted with the black-box target and the attacker's own
+knowledge, then scores target answers: ``score(probs, labels)`` returns one
+membership score per record (higher = more likely a member), and records with
+``score >= threshold`` are called members. Thresholds are chosen on
+attacker-side data only, never on evaluation members.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Protocol
+
+import numpy as np
+
+from socinf.cache import StageCache
+from socinf.targets.base import CountingTarget
+
+
+@dataclass
+class AttackerKnowledge:
+    """The attacker's auxiliary population (disjoint from the target's members) and the input format."""
+
+    X_aux: np.ndarray
+    y_aux: np.ndarray
+    n_classes: int
+    n_features: int
+
+
+@dataclass
+class AttackContext:
+    seed: int
+    threads: int = 1
+    cache: StageCache = field(default_factory=lambda: StageCache(None))
+    data_key: str = ""  # content hash of dataset config + split seed
+    target_key: str = ""  # content hash identifying the target's answers
+    timings: dict[str, float] = field(default_factory=dict)
+    progress: Callable[[str, int], Callable[[int, int], None]] | None = None
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+def as_config(value, cls):
+    """A settings dataclass from an instance, a mapping (plain dict or OmegaConf node) or None (defaults)."""
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    from socinf.io import plain
+
+    return cls(**plain(value))
+
+
+def check_fitted(attack, attribute: str) -> None:
+    """scikit-learn's convention: using an attack before ``fit`` is a NotFittedError naming the fix."""
+    if not hasattr(attack, attribute):
+        from sklearn.exceptions import NotFittedError
+
+        raise NotFittedError(f"this {type(attack).__name__} is not fitted yet; call fit(target, knowledge, ctx) first")
+
+
+class MembershipAttack(Protocol):
+    name: str
+    threshold: float
+
+    def fit(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> dict: ...
+
+    def score(self, probs: np.ndarray, labels: np.ndarray) -> np.ndarray: ...

@@ -1,0 +1,108 @@
+"""Threshold attacks that need no attack model, scored on the same target answers as the method.
+
+Each turns a prediction vector (and the record's true label) into a membership
+score, higher = more likely a member:
+
+- ``confidence``: the largest class probability.
+- ``entropy``: minus the prediction entropy (members get sharper answers).
+- ``modified_entropy``: minus Song & Mittal's (2021) modified entropy, which
+  also uses the true label: -(1-p_y) log p_y - sum_{i != y} p_i log(1 - p_i).
+- ``loss``: minus the cross-entropy loss on the true label (Yeom et al. 2018).
+- ``gap``: 1 if the target classifies the record correctly, else 0 (the
+  label-only gap attack, ``attacks/label_only.py``); its threshold is fixed.
+
+The threshold of each score is chosen on attacker-side data only: a shadow
+model (the target's algorithm, as Shadow training assumes) is fitted on a
+stratified half of the attacker's auxiliary records, and the threshold that
+best separates its answers on that half ("in") from the other half ("out",
+balanced accuracy) is applied to the target's answers. The evaluation members
+are never looked at; they only score the result. No target query is spent:
+the evaluation answers the method already paid for are reused.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from socinf.attacks.base import AttackContext, AttackerKnowledge
+from socinf.attacks.label_only import GAP_THRESHOLD, gap_attack_scores
+from socinf.attacks.shadow import shadow_model
+from socinf.evaluation.metrics import membership_metrics
+from socinf.targets.base import CountingTarget
+
+EPS = 1e-12
+
+
+def _clipped(probs: np.ndarray) -> np.ndarray:
+    return np.clip(np.asarray(probs, dtype=np.float64), EPS, 1.0 - EPS)
+
+
+def _true_class(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return probs[np.arange(len(probs)), np.asarray(labels, dtype=int)]
+
+
+def confidence_score(probs, labels=None) -> np.ndarray:
+    return np.asarray(probs, dtype=np.float64).max(axis=1)
+
+
+def entropy_score(probs, labels=None) -> np.ndarray:
+    p = _clipped(probs)
+    return (p * np.log(p)).sum(axis=1)
+
+
+def modified_entropy_score(probs, labels) -> np.ndarray:
+    p = _clipped(probs)
+    p_y = _true_class(p, labels)
+    others = p * np.log(1.0 - p)
+    others[np.arange(len(p)), np.asarray(labels, dtype=int)] = 0.0
+    return (1.0 - p_y) * np.log(p_y) + others.sum(axis=1)
+
+
+def loss_score(probs, labels) -> np.ndarray:
+    return np.log(_true_class(_clipped(probs), labels))
+
+
+THRESHOLD_ATTACKS = {
+    "confidence": confidence_score,
+    "entropy": entropy_score,
+    "modified_entropy": modified_entropy_score,
+    "loss": loss_score,
+    "gap": gap_attack_scores,
+}
+FIXED_THRESHOLDS = {"gap": GAP_THRESHOLD}  # member iff correctly classified, by definition
+
+
+def best_threshold(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
+    """The cut ``score >= t`` with the best balanced accuracy between the two attacker-side groups."""
+    values = np.unique(np.concatenate([scores_in, scores_out]))
+    cuts = np.concatenate([[values[0] - 1.0], (values[:-1] + values[1:]) / 2, [values[-1] + 1.0]])
+    s_in, s_out = np.sort(scores_in), np.sort(scores_out)
+    tpr = 1.0 - np.searchsorted(s_in, cuts, side="left") / len(s_in)
+    tnr = np.searchsorted(s_out, cuts, side="left") / len(s_out)
+    return float(cuts[int(np.argmax(tpr + tnr))])
+
+
+def baseline_scores(probs: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """Every threshold attack's per-record score (for ROC curves and membership_scores.csv)."""
+    return {name: fn(probs, labels) for name, fn in THRESHOLD_ATTACKS.items()}
+
+
+def attacker_side_thresholds(algorithm: str, params: dict, knowledge: AttackerKnowledge,
+                             ctx: AttackContext) -> dict[str, float]:
+    """Each attack's threshold from one shadow model (``algorithm`` with ``params``) on its own in/out halves of X_aux."""
+    model, inside, outside = shadow_model(algorithm, params, knowledge, 0, ctx)
+    answers = {side: (np.asarray(model.predict_proba(knowledge.X_aux[rows])), knowledge.y_aux[rows])
+               for side, rows in (("in", inside), ("out", outside))}
+    return {name: FIXED_THRESHOLDS.get(name) or best_threshold(fn(*answers["in"]), fn(*answers["out"]))
+            for name, fn in THRESHOLD_ATTACKS.items()}
+
+
+def score_baselines(shadow: tuple[str, dict], target: CountingTarget, knowledge: AttackerKnowledge,
+                    ctx: AttackContext, probs_eval: np.ndarray, labels_eval: np.ndarray,
+                    membership: np.ndarray) -> dict[str, dict]:
+    """Metrics of each threshold attack on the evaluation answers (``membership`` is used to score only).
+    ``shadow`` = (algorithm, params) of the one shadow model the thresholds are calibrated on."""
+    with target.stage("baselines"):  # reuses probs_eval: nothing is asked of the target; the stage shows 0
+        target.book_cached(0)
+        thresholds = attacker_side_thresholds(*shadow, knowledge, ctx)
+    scores = baseline_scores(probs_eval, labels_eval)
+    return {name: membership_metrics(membership, scores[name], thresholds[name]) for name in THRESHOLD_ATTACKS}

@@ -1,0 +1,97 @@
+"""Shadow training (Shokri et al. 2017), as the paper's Section IV.G compares against it.
+
+The attacker knows the target's learning algorithm and hyper-parameters (a
+strong assumption SocInf drops) and holds real records from the same
+population (``knowledge.X_aux``, disjoint from the target's members).
+``method.n_models`` shadow models are trained with that algorithm, each on a
+stratified random half of the auxiliary records; the other half is its "out"
+set. The shadows' answers on their own "in" and "out" records, grouped by true
+class, train one attack model per class (``attack=``). A record is scored by
+the attack model of its class. No target query is spent while fitting.
+
+``algorithm`` and ``params`` are what the attacker assumes (the CLI passes the
+target's own, or for ``target=remote`` those of ``target.model``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from socinf.attacks.attack_model import AttackModel
+from socinf.attacks.base import AttackContext, AttackerKnowledge, check_fitted
+from socinf.cache import content_key
+from socinf.data.splits import stratified_cut
+from socinf.errors import ConfigError
+from socinf.owner.models import LOCAL_MODELS, accuracy, fit_local_model
+from socinf.targets.base import CountingTarget
+
+
+def shadow_model(algorithm: str, params: dict, knowledge: AttackerKnowledge, index: int, ctx: AttackContext):
+    """Shadow ``index``: (fitted model, "in" row indices, "out" row indices) over ``knowledge.X_aux`` (cached)."""
+
+    def compute():
+        rng = np.random.default_rng([ctx.seed, 17, index])
+        rows = np.arange(len(knowledge.y_aux))
+        inside, outside = stratified_cut(rows, knowledge.y_aux, 0.5, rng)
+        if len(np.unique(knowledge.y_aux[inside])) < knowledge.n_classes:
+            raise ConfigError(f"shadow training: the attacker's {len(rows)} auxiliary records lack some class; "
+                              "every class needs at least 2 records")
+        model = fit_local_model(algorithm, params, knowledge.X_aux[inside], knowledge.y_aux[inside],
+                                seed=int(rng.integers(2**31)), threads=ctx.threads)
+        return model, inside, outside
+
+    key = content_key("shadow", ctx.data_key, algorithm, params, ctx.seed, index)
+    value, _ = ctx.cache.get_or_compute("shadow", key, compute)
+    return value
+
+
+class ShadowTraining:
+    """``n_models`` shadows of ``algorithm`` (logistic | xgboost | mlp, or an estimator to copy) with ``params``; per-class attack models
+    ``attack_model`` with ``attack_params`` on ``features`` of the shadows' answers."""
+
+    name = "shadow"
+    threshold = 0.5  # attack models are trained on balanced in/out sets
+
+    def __init__(self, algorithm: str = "xgboost", params=None, n_models: int = 10, attack_model: str = "xgboost",
+                 attack_params=None, features: str = "sorted"):
+        self.algorithm, self.params, self.n_models = algorithm, params, n_models
+        self.attack_model, self.attack_params, self.features = attack_model, attack_params, features
+
+    def _check_params(self) -> None:
+        if not isinstance(self.n_models, int) or self.n_models < 1:
+            raise ConfigError(f"method.n_models={self.n_models}: must be a positive integer")
+        if isinstance(self.algorithm, str) and self.algorithm not in LOCAL_MODELS:
+            raise ConfigError(f"target.model={self.algorithm!r}: shadow training needs one of {', '.join(LOCAL_MODELS)}")
+
+    def fit(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> dict:
+        self._check_params()
+        algorithm, params = self.algorithm, dict(self.params or {})
+        probs, labels, is_in, train_acc, test_acc = [], [], [], [], []
+        with ctx.timed("shadow_models"):
+            for i in range(self.n_models):
+                model, inside, outside = shadow_model(algorithm, params, knowledge, i, ctx)
+                for rows, member in ((inside, True), (outside, False)):
+                    probs.append(np.asarray(model.predict_proba(knowledge.X_aux[rows]), dtype=np.float64))
+                    labels.append(knowledge.y_aux[rows])
+                    is_in.append(np.full(len(rows), member))
+                train_acc.append(accuracy(model, knowledge.X_aux[inside], knowledge.y_aux[inside]))
+                test_acc.append(accuracy(model, knowledge.X_aux[outside], knowledge.y_aux[outside]))
+        probs, labels, is_in = np.concatenate(probs), np.concatenate(labels), np.concatenate(is_in)
+        with ctx.timed("attack_model"):
+            self.models_ = {c: self._attack_model(ctx).fit(probs[labels == c], is_in[labels == c])
+                            for c in range(knowledge.n_classes)}
+        return {"shadow": {"n_models": self.n_models, "algorithm": algorithm, "params": params,
+                           "train_accuracy": float(np.mean(train_acc)), "test_accuracy": float(np.mean(test_acc)),
+                           "attack_train_records": int(len(probs)), "attack_models": len(self.models_)}}
+
+    def _attack_model(self, ctx: AttackContext) -> AttackModel:
+        return AttackModel(self.attack_model, dict(self.attack_params or {}), self.features, ctx.seed, ctx.threads)
+
+    def score(self, probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        check_fitted(self, "models_")
+        probs, labels = np.asarray(probs, dtype=np.float64), np.asarray(labels)
+        scores = np.zeros(len(probs))
+        for c, model in self.models_.items():
+            rows = labels == c
+            if rows.any():
+                scores[rows] = model.score(probs[rows])
+        return scores

@@ -1,0 +1,104 @@
+"""SocInf (paper Fig. 2): synthesize, split in/out, mimic with a GAN, train the attack model."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from socinf.attacks.attack_model import AttackModel
+from dataclasses import asdict
+
+from socinf.attacks.base import AttackContext, AttackerKnowledge, as_config, check_fitted
+from socinf.attacks.inout import kmeans_in_out_split
+from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
+from socinf.attacks.synthesis import SynthesisConfig, check_applies, synthesize
+from socinf.cache import content_key
+from socinf.targets.base import CountingTarget
+
+
+@dataclass
+class SyntheticData:
+    X: np.ndarray  # X_s
+    Y: np.ndarray  # F_target(X_s)
+    queries: int  # target queries the synthesis itself spent (accept=confidence)
+
+
+class SocInf:
+    """SocInf's four stages. ``synthesis`` and ``mimic`` are ``SynthesisConfig`` / ``MimicConfig`` (or mappings
+    of their fields); the attack model is ``attack_model`` (xgboost | svm | knn | nn) with ``attack_params``,
+    on ``features`` (sorted | raw) of the mimic's answers."""
+
+    name = "socinf"
+    threshold = 0.5
+
+    def __init__(self, synthesis=None, mimic=None, attack_model: str = "xgboost", attack_params=None,
+                 features: str = "sorted"):
+        self.synthesis, self.mimic = synthesis, mimic
+        self.attack_model, self.attack_params, self.features = attack_model, attack_params, features
+
+    # Stage 1: X_s and the target's answers Y_s (both cached; cached answers are free).
+    def _synthesize(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> tuple[SyntheticData, str]:
+        config = as_config(self.synthesis, SynthesisConfig)
+        syn = asdict(config)
+        check_applies(syn["name"], knowledge.X_aux)  # before the cache: an entry is no excuse
+        needs_target = syn["name"] == "format"
+        key = content_key("synthesis", ctx.data_key, syn, ctx.seed, ctx.target_key if needs_target else None)
+
+        def compute() -> SyntheticData:
+            rng = np.random.default_rng([ctx.seed, 1])
+            before = target.ledger.as_dict()["sent"]
+            X_s = synthesize(syn["name"], config, knowledge.X_aux, target, rng)
+            spent = target.ledger.as_dict()["sent"] - before
+            return SyntheticData(X_s, target.predict_proba(X_s), spent + len(X_s))
+
+        with target.stage("synthesis"):
+            data, hit = ctx.cache.get_or_compute("synthetic", content_key(key, ctx.target_key), compute)
+            if hit:
+                target.book_cached(data.queries)
+        return data, key
+
+    def fit(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> dict:
+        with ctx.timed("synthesis"):
+            syn, syn_key = self._synthesize(target, knowledge, ctx)
+        with ctx.timed("inout"):  # Stage 2
+            is_in = kmeans_in_out_split(syn.Y, random_state=ctx.seed)
+        with ctx.timed("mimic"):  # Stage 3
+            mimic, held_out, report = self._mimic(syn, is_in, syn_key, knowledge, ctx)
+        with ctx.timed("attack_model"):  # Stage 4
+            train_in = np.flatnonzero(is_in)
+            train_in = train_in[~np.isin(train_in, held_out)]
+            rows = np.concatenate([train_in, np.flatnonzero(~is_in)])
+            labels = np.concatenate([np.ones(len(train_in), bool), np.zeros((~is_in).sum(), bool)])
+            self.attack_model_ = AttackModel(self.attack_model, dict(self.attack_params or {}), self.features,
+                                             ctx.seed, ctx.threads)
+            self.attack_model_.fit(mimic.predict_proba(syn.X[rows]), labels)
+        report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum())})
+        return report
+
+    def _mimic(self, syn: SyntheticData, is_in: np.ndarray, syn_key: str, knowledge: AttackerKnowledge, ctx: AttackContext):
+        config = as_config(self.mimic, MimicConfig)
+        m = asdict(config)
+        rng = np.random.default_rng([ctx.seed, 3])
+        inside = np.flatnonzero(is_in)
+        held_out = np.sort(rng.choice(inside, int(round(m["holdout_fraction"] * len(inside))), replace=False))
+        train = inside[~np.isin(inside, held_out)]
+        untrained = MimicGAN(knowledge.n_features, knowledge.n_classes, config, random_state=ctx.seed)
+        before = fidelity(untrained.predict_proba(syn.X[held_out]), syn.Y[held_out])
+
+        def compute() -> MimicGAN:
+            gan = MimicGAN(knowledge.n_features, knowledge.n_classes, config, random_state=ctx.seed)
+            tick = ctx.progress("mimic GAN epochs", m["epochs"]) if ctx.progress else None
+            return gan.fit(syn.X[train], syn.Y[train], progress=tick)
+
+        key = content_key("mimic", syn_key, ctx.target_key, m, ctx.seed)
+        mimic, _ = ctx.cache.get_or_compute("mimic", key, compute)
+        after = fidelity(mimic.predict_proba(syn.X[held_out]), syn.Y[held_out])
+        report = {
+            "mimic": {"untrained": before, "trained": after, "n_train": int(len(train)), "n_heldout": int(len(held_out)),
+                      "final_losses": mimic.history_[-1] if mimic.history_ else None},
+        }
+        return mimic, held_out, report
+
+    def score(self, probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        check_fitted(self, "attack_model_")
+        return self.attack_model_.score(probs)

@@ -1,0 +1,85 @@
+"""From config to feature matrix and splits: everything the target owner and attacker start from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from socinf.cache import StageCache, content_key
+from socinf.data.features import KeywordFeaturizer, keywords_per_class
+from socinf.data.splits import Splits, make_splits
+
+DISPLAY_NAMES = {"tweet": "Tweet", "weibo": "Weibo", "clue": "CLUE", "csv": "CSV"}
+
+
+def dataset_label(name: str, num_classes) -> str:
+    """The row name of the paper's Table II, e.g. "Tweet(4)"."""
+    return f"{DISPLAY_NAMES.get(name, name)}({num_classes})"
+
+
+@dataclass
+class PreparedData:
+    label: str  # e.g. "Tweet(4)", as the paper's Table II names rows
+    X: np.ndarray  # features of every corpus record
+    y: np.ndarray
+    class_names: list[str]
+    feature_names: list[str]
+    splits: Splits
+    corpus_info: dict  # counts, dedup, keyword method
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+
+def data_key(cfg) -> str:
+    """Content hash of what features and splits depend on: dataset config, eval config, seed."""
+    return content_key("data", OmegaConf.to_container(cfg.dataset, resolve=True),
+                       OmegaConf.to_container(cfg.eval, resolve=True), cfg.seed)
+
+
+def _source(cfg, data_root: Path) -> Path:
+    """The verified corpus folder (every file's SHA-256 checked) or the user's CSV file."""
+    from socinf.data.fetch import resolve_corpus_dir
+
+    ds = cfg.dataset
+    if ds.name == "csv":
+        return Path(ds.path)
+    return resolve_corpus_dir(ds.name, cfg.data.dir, data_root)
+
+
+def _prepare(cfg, source: Path) -> PreparedData:
+    from socinf.data.loaders import load_corpus, load_csv_corpus
+
+    ds = cfg.dataset
+    if ds.name == "csv":
+        corpus = load_csv_corpus(source, ds.label_column)
+    else:
+        corpus = load_corpus(ds.name, ds.num_classes, source, ds.per_class, cfg.seed, domain=ds.domain)
+    splits = make_splits(corpus, ds.split, ds.member_fraction, ds.heldout_fraction,
+                         cfg.eval.size, cfg.eval.nonmembers, cfg.seed)
+    info = {"records": len(corpus), "per_class": corpus.counts(), "dedup": corpus.dedup}
+    if corpus.features is not None:  # a user's table: features are given
+        X, names = np.asarray(corpus.features, dtype=np.float32), list(corpus.feature_names or [])
+    else:
+        counts = keywords_per_class(ds.name, corpus.class_names, ds.n_keywords, ds.keywords_per_class)
+        featurizer = KeywordFeaturizer(corpus.language, counts, ds.keyword_method, ds.min_df, ds.ngram_min, ds.ngram_max)
+        members = splits.members
+        featurizer.fit([corpus.texts[i] for i in members], corpus.labels[members])  # the owner's half only
+        X, names = featurizer.transform(corpus.texts), list(featurizer.keywords_)
+        info["keywords"] = {"method": ds.keyword_method, "requested_per_class": counts, "selected": len(names),
+                            "per_class": {c: [w for w, o in zip(names, featurizer.keyword_class_) if o == i]
+                                          for i, c in enumerate(corpus.class_names)}}
+    return PreparedData(dataset_label(ds.name, len(corpus.class_names)), X, corpus.labels, corpus.class_names, names, splits, info)
+
+
+def prepare_data(cfg, data_root: Path, cache: StageCache) -> tuple[PreparedData, str, bool]:
+    source = _source(cfg, data_root)  # verified on every run, cache or not
+    stamp = None
+    if cfg.dataset.name == "csv" and source.exists():  # a user's file may change under the same path
+        stamp = (source.stat().st_size, source.stat().st_mtime_ns)
+    key = content_key(data_key(cfg), stamp)
+    prepared, hit = cache.get_or_compute("data", key, lambda: _prepare(cfg, source))
+    return prepared, key, hit

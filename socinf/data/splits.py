@@ -1,0 +1,71 @@
+"""Disjoint, seeded splits: target members, held-out non-members, attacker population.
+
+``random`` (paper IV.A.1): a stratified ``member_fraction`` of the corpus trains
+the target. ``official`` (paper IV.B.4, EmoInt only): EmoInt's train split
+trains the target. The rest is divided, stratified, into records the attacker
+holds (its auxiliary population) and records nobody used (held out). The
+evaluation set is balanced: ``eval.size`` members and as many non-members,
+drawn from the held-out records (honest default) or the attacker's own
+records (``eval.nonmembers=attacker``, the paper's reading).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from socinf.data.corpus import Corpus
+from socinf.errors import ConfigError
+
+
+@dataclass
+class Splits:
+    members: np.ndarray  # corpus indices the target trains on
+    heldout: np.ndarray  # neither the target nor the attacker ever sees these
+    attacker: np.ndarray  # the attacker's auxiliary population
+    eval_members: np.ndarray
+    eval_nonmembers: np.ndarray
+
+    def as_dict(self) -> dict:
+        return {k: len(v) for k, v in self.__dict__.items()}
+
+
+def stratified_cut(idx: np.ndarray, labels: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    first, second = [], []
+    for cls in np.unique(labels[idx]):
+        members = idx[labels[idx] == cls]
+        members = members[rng.permutation(len(members))]
+        cut = int(round(fraction * len(members)))
+        first.append(members[:cut])
+        second.append(members[cut:])
+    return np.sort(np.concatenate(first)), np.sort(np.concatenate(second))
+
+
+def make_splits(corpus: Corpus, split: str, member_fraction: float, heldout_fraction: float,
+                eval_size: int, nonmembers: str, seed: int) -> Splits:
+    rng = np.random.default_rng(seed)
+    everything = np.arange(len(corpus))
+    labels = corpus.labels
+    if split == "official":
+        if corpus.official is None:
+            raise ConfigError(f"dataset.split=official: {corpus.name} has no official split; use dataset.split=random")
+        members = everything[corpus.official == "train"]
+        rest = everything[corpus.official != "train"]
+    elif split == "random":
+        members, rest = stratified_cut(everything, labels, member_fraction, rng)
+    else:
+        raise ConfigError(f"dataset.split={split!r}: expected random or official")
+    heldout, attacker = stratified_cut(rest, labels, heldout_fraction, rng)
+    pool = {"heldout": heldout, "attacker": attacker}.get(nonmembers)
+    if pool is None:
+        raise ConfigError(f"eval.nonmembers={nonmembers!r}: expected heldout or attacker")
+    limit = min(len(members), len(pool))
+    if eval_size > limit:
+        raise ConfigError(
+            f"eval.size={eval_size}: at most {limit} here ({len(members)} members, {len(pool)} {nonmembers} non-members)"
+        )
+    return Splits(
+        members=members, heldout=heldout, attacker=attacker,
+        eval_members=np.sort(rng.choice(members, eval_size, replace=False)),
+        eval_nonmembers=np.sort(rng.choice(pool, eval_size, replace=False)),
+    )

@@ -1,0 +1,84 @@
+"""Plot helpers (matplotlib, Agg): ECDF panels, grouped bars, log-log ROC. Each returns the PNG path."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+from socinf.io import atomic_write_bytes  # noqa: E402
+
+PANELS = (("accuracy", "(a) attack accuracy"), ("precision", "(b) attack precision"), ("recall", "(c) attack recall"))
+
+
+def slug(label: str) -> str:
+    """A file-name part from a label: "Tweet(4)" -> "tweet4"."""
+    return "".join(c for c in label if c.isalnum()).lower()
+
+
+def save(fig, path: Path) -> Path:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def ecdf_panels(groups: dict[str, dict[str, np.ndarray]], title: str, path: Path) -> Path:
+    """Three panels (accuracy, precision, recall): one empirical CDF per group over its runs."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for ax, (metric, label) in zip(axes, PANELS):
+        for name, values in groups.items():
+            v = np.sort(np.asarray(values[metric], dtype=float))
+            v = v[~np.isnan(v)]
+            if not len(v):  # keep the group in the legend so a missing one is seen, not dropped
+                ax.plot([], [], ls="none", label=name)
+            else:
+                ax.step(np.concatenate([[v[0]], v]), np.arange(len(v) + 1) / len(v), where="post",
+                        label=f"{name} (n={len(v)}, mean {v.mean():.3f})")
+        ax.axvline(0.5, color="grey", lw=0.8, ls=":")
+        ax.set(xlabel=label.split(" ", 1)[1], ylabel="empirical CDF", title=label, xlim=(0, 1), ylim=(0, 1.02))
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def grouped_bars(cells: list[str], series: dict[str, tuple[list[float], list[float]]], ylabel: str, title: str,
+                 path: Path) -> Path:
+    """Bars per cell, one bar per series (mean with std error bar); NaN bars are drawn as 'missing'."""
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(cells) + 2), 4))
+    width = 0.8 / max(len(series), 1)
+    x = np.arange(len(cells))
+    for i, (name, (means, stds)) in enumerate(series.items()):
+        m, s = np.asarray(means, float), np.asarray(stds, float)
+        pos = x - 0.4 + width * (i + 0.5)
+        ax.bar(pos, np.nan_to_num(m), width, yerr=np.nan_to_num(s), capsize=2, label=name)
+        for p in pos[np.isnan(m)]:
+            ax.text(p, 0.02, "missing", rotation=90, ha="center", va="bottom", fontsize=7, color="red")
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(x, cells, rotation=30, ha="right", fontsize=8)
+    ax.set(ylabel=ylabel, title=title, ylim=(0, 1))
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def roc_loglog(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str, path: Path) -> Path:
+    """Log-log ROC, one curve per method, from (membership, score) arrays; chance is the diagonal."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    floor = None
+    for name, (member, score) in curves.items():
+        fpr, tpr, _ = roc_curve(member, score)
+        floor = 1.0 / max((np.asarray(member) == 0).sum(), 1)
+        ax.plot(np.maximum(fpr, floor / 2), np.maximum(tpr, floor / 2), label=name, lw=1.2)
+    grid = np.logspace(-4, 0, 50)
+    ax.plot(grid, grid, color="grey", ls=":", label="chance")
+    lo = (floor or 1e-3) / 2
+    ax.set(xscale="log", yscale="log", xlim=(lo, 1), ylim=(lo, 1), xlabel="false positive rate",
+           ylabel="true positive rate", title=title)
+    ax.legend(fontsize=7, loc="lower right")
+    return save(fig, path)

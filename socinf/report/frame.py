@@ -1,0 +1,115 @@
+"""A sweep as tables: one row per job (complete or failed), the paper's Table II, the expected grid.
+
+Every row carries the cell it belongs to — protocol, dataset label ("Tweet(4)"),
+target, method, attack model, defense, seed — so a failed job still lands in
+its cell (read from the job's own ``.hydra/config.yaml``) and is listed as
+missing there, never silently dropped.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from socinf.protocol import protocol_name
+from socinf.data.prepare import dataset_label
+from socinf.report.runs import SweepRuns
+
+PAPER_ROWS = ("Tweet(2)", "Tweet(4)", "Weibo(3)", "Weibo(5)")
+PAPER_TARGETS = ("remote", "logistic", "xgboost")  # the paper's BigML, Logistics, Xgboost columns
+TARGET_TITLES = {"remote": "remote (paper: BigML)", "logistic": "logistic", "xgboost": "xgboost"}
+PAPER_METRICS = ("accuracy", "precision", "recall")
+LOWFPR_METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")
+CELL = ["protocol", "dataset", "target"]
+PAPER_SOURCE = "SocInf, IEEE TCSS 2019, doi:10.1109/TCSS.2019.2916086, Table II"
+
+
+def paper_table2() -> pd.DataFrame:
+    """The paper's published Table II (package data): columns dataset, target, metric, value."""
+    text = resources.files("socinf.report").joinpath("paper_table2.csv").read_text()
+    from io import StringIO
+
+    return pd.read_csv(StringIO(text), comment="#")
+
+
+def paper_value(paper: pd.DataFrame, dataset: str, target: str, metric: str) -> float | None:
+    hit = paper[(paper.dataset == dataset) & (paper.target == target) & (paper.metric == metric)]
+    return float(hit.value.iloc[0]) if len(hit) else None
+
+
+def _job_config(run_dir: str) -> dict:
+    """A job's composed config, from ``metrics.json`` or, for a failed job, ``.hydra/config.yaml``."""
+    from socinf.protocol import register_resolvers
+
+    register_resolvers()  # the resolvers experiment configs use
+    try:
+        cfg = OmegaConf.load(Path(run_dir) / ".hydra" / "config.yaml")
+        return OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # noqa: BLE001 - an unreadable config still leaves the job listed (cell unknown)
+        return {}
+
+
+def _cell_of(cfg: dict) -> dict:
+    ds = cfg.get("dataset", {})
+    protocol = protocol_name(cfg.get("synthesis", {}).get("name"), cfg.get("eval", {}).get("nonmembers"))
+    return {"protocol": protocol, "dataset": dataset_label(ds.get("name", "?"), ds.get("num_classes") or "?"),
+            "target": cfg.get("target", {}).get("name", "?"), "method": cfg.get("method", {}).get("name", "?"),
+            "attack_model": cfg.get("attack", {}).get("name", "?"),
+            "defense": cfg.get("defense", {}).get("name", "none"), "seed": cfg.get("seed")}
+
+
+def _complete_row(run: dict) -> dict:
+    cfg = run.get("config", {})
+    row = {**_cell_of(cfg), "protocol": run["protocol"]["name"], "dataset": run["dataset"]["label"],
+           "status": "complete", "run_dir": run["run_dir"], "error": ""}
+    row.update({k: run["attack"].get(k) for k in PAPER_METRICS + LOWFPR_METRICS})
+    row["collision_ceiling"] = run.get("collision", {}).get("ceiling_accuracy")
+    row["overfitting_gap"] = run.get("target", {}).get("overfitting_gap")
+    row["target_test_accuracy"] = run.get("target", {}).get("test_accuracy")
+    row["baselines"] = run.get("baselines", {})
+    return row
+
+
+def runs_frame(runs: SweepRuns) -> pd.DataFrame:
+    """One row per job: cell keys, status, metrics (complete jobs), error (failed jobs)."""
+    rows = [_complete_row(r) for r in runs.complete]
+    for f in runs.failed:
+        rows.append({**_cell_of(_job_config(f["run_dir"])), "status": "failed", "run_dir": f["run_dir"],
+                     "error": f["error"], "baselines": {}})
+    columns = CELL + ["method", "attack_model", "defense", "seed", "status", "run_dir", "error", "baselines",
+                      *PAPER_METRICS, *LOWFPR_METRICS, "collision_ceiling", "overfitting_gap", "target_test_accuracy"]
+    return pd.DataFrame(rows).reindex(columns=columns)  # every column, even when no job completed
+
+
+def socinf_paper_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The jobs Table II is made of: SocInf with the XGBoost attack model, no defense (paper IV.B)."""
+    return frame[(frame.method == "socinf") & (frame.attack_model == "xgboost") & (frame.defense == "none")]
+
+
+def table_rows(frame: pd.DataFrame) -> list[str]:
+    """The paper's four rows, then any other dataset the sweep ran."""
+    extra = sorted(set(frame.dataset) - set(PAPER_ROWS)) if len(frame) else []
+    return list(PAPER_ROWS) + [d for d in extra if d]
+
+
+def mean_std(values: pd.Series) -> tuple[float, float, int]:
+    values = values.dropna().astype(float)
+    if values.empty:
+        return float("nan"), float("nan"), 0
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0, int(len(values))
+
+
+def protocols(frame: pd.DataFrame) -> list[str]:
+    found = set(frame.protocol) if len(frame) else set()
+    return [p for p in ("honest", "paper") if p in found] or ["honest"]
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A GitHub-style markdown table of ``table`` with its index as the first column (no tabulate needed)."""
+    header = [str(table.index.name or "")] + [str(c) for c in table.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
+    for index, row in table.iterrows():
+        lines.append("| " + " | ".join([str(index)] + [str(v) for v in row]) + " |")
+    return "\n".join(lines)

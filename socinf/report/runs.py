@@ -1,0 +1,65 @@
+"""Collect the jobs of a run dir or a multirun dir: complete ones, failed ones, missing ones.
+
+A job dir is any folder holding ``.hydra/config.yaml``. It is complete when its
+``metrics.json`` says so, failed when it has ``failed.json`` (or a log but no
+metrics). Cells a table expects but no
+job filled are the report's to list as missing (it knows the grid).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from socinf.errors import SocinfError
+
+
+@dataclass
+class SweepRuns:
+    root: Path
+    complete: list[dict] = field(default_factory=list)  # metrics.json contents + "run_dir", "overrides"
+    failed: list[dict] = field(default_factory=list)  # {"run_dir", "overrides", "error"}
+
+
+def _overrides(job_dir: Path) -> list[str]:
+    try:
+        import yaml
+
+        return list(yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text()) or [])
+    except (OSError, ValueError):
+        return []
+
+
+def _last_error(job_dir: Path) -> str:
+    for log in sorted(job_dir.glob("*.log")):
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if "ERROR" in ln or "error" in ln]
+        if lines:
+            return lines[-1].strip()
+    return "no metrics.json and no error in the job's log (killed or still running?)"
+
+
+def load_runs(path: str | Path) -> SweepRuns:
+    root = Path(path)
+    if not root.is_dir():
+        raise SocinfError(f"report: {root} is not a directory; expected a run dir (outputs/DATE/TIME) or a multirun dir")
+    found = sorted({p.parent.parent for p in root.rglob(".hydra/config.yaml")})
+    # A job's own sub-runs (the `socinf serve` a remote audit starts in <job>/server/) are not jobs.
+    job_dirs = [d for d in found if not any(o != d and o in d.parents for o in found)]
+    if not job_dirs:
+        raise SocinfError(f"report: no Hydra job under {root} (no .hydra/config.yaml); expected a socinf run or multirun dir")
+    runs = SweepRuns(root)
+    for job in job_dirs:
+        overrides = _overrides(job)
+        try:
+            metrics = json.loads((job / "metrics.json").read_text())
+        except (OSError, ValueError):
+            metrics = None
+        if metrics and metrics.get("complete"):
+            runs.complete.append({**metrics, "run_dir": str(job), "overrides": overrides})
+            continue
+        try:
+            error = json.loads((job / "failed.json").read_text())["error"]
+        except (OSError, ValueError, KeyError):
+            error = _last_error(job)
+        runs.failed.append({"run_dir": str(job), "overrides": overrides, "error": error})
+    return runs

@@ -1,0 +1,23 @@
+"""The report's sections: the extension point of ``socinf report``.
+
+A section is a module with two functions:
+
+    applies(runs: SweepRuns) -> bool                      # does this sweep hold anything for it?
+    write(runs: SweepRuns, out_dir: Path, console) -> list[Path]   # files written (atomically)
+
+``runs`` is ``socinf.report.runs.load_runs(PATH)``; ``out_dir`` is ``PATH/report``; ``console`` a
+rich Console for anything printed. To add a section (defenses, overfitting, ...), write such a
+module and append its dotted name to ``SECTIONS``; it runs in this order, after the ones before it.
+``socinf.report.frame.runs_frame(runs)`` gives one row per job with its cell keys and metrics.
+"""
+from __future__ import annotations
+
+SECTIONS: list[str] = [
+    "socinf.report.table2",  # table2.{md,csv,tex}, table2_lowfpr.{md,csv,tex}; prints Table II
+    "socinf.report.ecdf",  # fig5_<protocol>.png, fig6_<protocol>.png
+    "socinf.report.compare",  # compare_methods.{md,csv}, fig8/9/10_<metric>_<protocol>.png
+    "socinf.report.roc",  # roc_<protocol>.png
+    "socinf.report.overfitting",  # fig7_<dataset>_<target>_<protocol>.png, overfitting.{md,csv}
+    "socinf.report.defenses",  # defenses.{md,csv}, defenses_<dataset>.png (experiment=defenses)
+    "socinf.report.missing",  # missing.{md,csv}: keep last
+]

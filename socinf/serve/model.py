@@ -1,0 +1,63 @@
+"""What `socinf serve` publishes: the owner's defended model, its input schema, and where the truth is kept.
+
+The served predictor is the owner's model behind its output defense (``owner.defenses.defended``), the same
+object a local target answers with, so a remote audit and a local one see the same answers bit for bit. The
+membership split and the accuracy report go to the serving run's own directory (``SPLIT_FILE``,
+``REPORT_FILE``), for the evaluator; the API never exposes them.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from socinf.cache import content_key
+
+SPLIT_FILE = "membership_split.json"
+REPORT_FILE = "target_report.json"
+
+
+def split_key(dataset: dict, seed: int) -> str:
+    """Content hash of what the member split and the features depend on (not the eval draw)."""
+    return content_key("split", dataset, seed)
+
+
+@dataclass
+class ServedModel:
+    model_id: str
+    predictor: object  # the defended model: what the owner exposes
+    schema: dict  # GET /v1/schema: the input format and the classes, nothing about training data
+    binary_columns: np.ndarray  # indices of features whose only allowed values are 0 and 1
+
+    @property
+    def n_features(self) -> int:
+        return len(self.schema["features"])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        # float32, as the local pipeline holds features (prepared.X) and as the model was fitted: the API
+        # then answers bit for bit what the same model answers locally
+        return np.asarray(self.predictor.predict_proba(np.asarray(X, dtype=np.float32)), dtype=np.float64)
+
+
+def answers_fingerprint(predictor, X: np.ndarray, rows: int = 512) -> str:
+    """A hash of what the model answers on fixed records: the model id changes whenever its answers do
+    (retrained differently, new library version), so a client's query cache never mixes two models."""
+    probe = ServedModel("", predictor, {"features": []}, np.zeros(0, int))
+    answers = np.ascontiguousarray(probe.predict(np.asarray(X[:rows], dtype=np.float64)))
+    return hashlib.sha256(answers.tobytes()).hexdigest()
+
+
+def input_schema(X: np.ndarray, feature_names: list[str], class_names: list[str], model_id: str, max_batch: int,
+                 max_body_bytes: int, row_sums: tuple[float, float], digits: int | None) -> tuple[dict, np.ndarray]:
+    """``GET /v1/schema`` (the input format, classes, limits and how answers are coarsened) and the binary columns."""
+    binary = np.flatnonzero(((X == 0) | (X == 1)).all(axis=0))
+    is_binary = np.zeros(X.shape[1], bool)
+    is_binary[binary] = True
+    features = [{"name": name, "type": "binary", "values": [0, 1]} if flag else {"name": name, "type": "number"}
+                for name, flag in zip(feature_names, is_binary)]
+    low, high = row_sums
+    schema = {"model_id": model_id, "features": features, "classes": list(class_names),
+              "max_batch": max_batch, "max_body_bytes": max_body_bytes,
+              "output": {"round_digits": digits, "row_sum_min": low, "row_sum_max": high}}
+    return schema, binary

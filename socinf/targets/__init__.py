@@ -1,0 +1,4 @@
+"""Targets: every model under audit, local or remote, behind one black-box interface."""
+from socinf.targets.base import BlackBox, CountingTarget, QueryLedger
+
+__all__ = ["BlackBox", "CountingTarget", "QueryLedger"]

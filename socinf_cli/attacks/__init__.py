@@ -1,1 +1,0 @@
-"""Attacks: SocInf's four stages and the baselines, all against a CountingTarget."""

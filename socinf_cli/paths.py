@@ -1,0 +1,30 @@
+"""Where a command's files live: the directory socinf was started in, the data root, the stage cache."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def original_cwd() -> Path:
+    """The directory socinf was started in (Hydra may change the working directory)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.initialized():
+            return Path(HydraConfig.get().runtime.cwd)
+    except Exception:  # noqa: BLE001 - outside a Hydra app
+        pass
+    return Path.cwd()
+
+
+def data_root(cfg) -> Path:
+    root = Path(cfg.data.root).expanduser()
+    return root if root.is_absolute() else original_cwd() / root
+
+
+def stage_cache(cfg):
+    """The run's stage cache: ``cache.dir``, default ``<data.root>/cache/stages``; off with ``cache.enabled=false``."""
+    from socinf.cache import StageCache
+
+    if not cfg.cache.enabled:
+        return StageCache(None)
+    return StageCache(Path(cfg.cache.dir) if cfg.cache.dir else data_root(cfg) / "cache" / "stages")

@@ -1,4 +1,0 @@
-"""Targets: every model under audit, local or remote, behind one black-box interface."""
-from socinf_cli.targets.base import BlackBox, CountingTarget, QueryLedger
-
-__all__ = ["BlackBox", "CountingTarget", "QueryLedger"]
