@@ -12,13 +12,16 @@ their own; the ``socinf`` command (package ``socinf_cli``) is a Hydra layer on t
 __version__ = "0.2.0"
 
 _LAZY = {"audit": "socinf.api", "AuditResult": "socinf.api", "RemoteTarget": "socinf.targets.remote_client"}
+_SUBPACKAGES = ("attacks", "data", "evaluation", "report", "targets")
 __all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str):
     # lazy, so `import socinf` (and the CLI's start-up) does not pay for torch, xgboost or scikit-learn
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBPACKAGES:  # socinf.data.load_keywords(...) without a separate import
+        return importlib.import_module(f"socinf.{name}")
     raise AttributeError(f"module 'socinf' has no attribute {name!r}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from socinf.attacks.base import AttackContext, AttackerKnowledge
-from socinf.audit import run_attacks
+from socinf.engine import run_attacks
 from socinf.cache import StageCache
 from socinf.errors import ConfigError
 from socinf.targets.base import CountingTarget
@@ -127,7 +127,7 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
 class AuditResult:
     """The outcome of ``socinf.audit``: metrics per method, the strongest attack, per-record scores."""
 
-    run: object  # socinf.audit.AttackRun
+    run: object  # socinf.engine.AttackRun
     membership: np.ndarray
     queries: dict
     timings_s: dict

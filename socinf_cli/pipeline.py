@@ -15,7 +15,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from socinf.attacks.base import AttackContext, AttackerKnowledge
-from socinf.audit import run_attacks
+from socinf.engine import run_attacks
 from socinf.data.prepare import prepare_data
 from socinf.evaluation.metrics import collision_ceiling
 from socinf.io import atomic_write_json, atomic_write_text
