@@ -6,20 +6,29 @@ failure is one ``ConfigError`` line naming the key, the value and what is allowe
 """
 from __future__ import annotations
 
+from socinf.attacks.attack_model import ATTACK_MODELS, FEATURE_MODES
+from socinf.attacks.synthesis import ACCEPT_RULES, SYNTHESES
+from socinf.data.features import KEYWORD_METHODS
+from socinf.data.loaders import CORPORA, WEIBO_DOMAINS
+from socinf.data.splits import NONMEMBER_POOLS, SPLIT_RULES
 from socinf.errors import ConfigError
+from socinf.owner.models import LOCAL_MODELS
+from socinf_cli.methods import METHODS
 
+# Every choice list lives beside the code that implements it; this table only names the config keys.
 CHOICES = {
-    "dataset.name": ("tweet", "weibo", "clue", "csv"),
-    "dataset.split": ("random", "official"),
-    "dataset.keyword_method": ("chi2", "logodds"),
-    "dataset.domain": ("all", "usual", "virus"),
-    "target.name": ("logistic", "xgboost", "mlp", "remote"),
-    "synthesis.name": ("statistics", "format", "population"),
-    "synthesis.accept": ("new", "confidence"),
-    "attack.name": ("xgboost", "svm", "knn", "nn"),
-    "attack.features": ("sorted", "raw"),
-    "eval.nonmembers": ("heldout", "attacker"),
-    "serve.model": ("mlp", "logistic", "xgboost"),
+    "dataset.name": CORPORA,
+    "dataset.split": SPLIT_RULES,
+    "dataset.keyword_method": KEYWORD_METHODS,
+    "dataset.domain": WEIBO_DOMAINS,
+    "target.name": LOCAL_MODELS + ("remote",),
+    "synthesis.name": SYNTHESES,
+    "synthesis.accept": ACCEPT_RULES,
+    "attack.name": ATTACK_MODELS,
+    "attack.features": FEATURE_MODES,
+    "method.name": METHODS,
+    "eval.nonmembers": NONMEMBER_POOLS,
+    "serve.model": LOCAL_MODELS,
 }
 
 POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.max_proposals", "mimic.depth",

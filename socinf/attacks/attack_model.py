@@ -16,6 +16,7 @@ import numpy as np
 from socinf.errors import ConfigError
 
 ATTACK_MODELS = ("xgboost", "svm", "knn", "nn")
+FEATURE_MODES = ("sorted", "raw")
 
 
 def attack_features(probs: np.ndarray, mode: str) -> np.ndarray:
@@ -24,7 +25,7 @@ def attack_features(probs: np.ndarray, mode: str) -> np.ndarray:
         return -np.sort(-probs, axis=1)
     if mode == "raw":
         return probs
-    raise ConfigError(f"attack.features={mode!r}: expected sorted or raw")
+    raise ConfigError(f"attack.features={mode!r}: expected one of {', '.join(FEATURE_MODES)}")
 
 
 def make_attack_model(name: str, params: Mapping[str, Any], seed: int, threads: int = 1):

@@ -22,6 +22,7 @@ from socinf.targets.base import CountingTarget
 
 
 SYNTHESES = ("statistics", "format", "population")
+ACCEPT_RULES = ("new", "confidence")  # format: the paper's literal rule | Shokri et al.'s hill-climb
 
 
 @dataclass
@@ -93,7 +94,7 @@ def synthesize_statistics(X_aux: np.ndarray, n_records: int, burn_in: int, noise
 def format_walk(target: CountingTarget, n_records: int, n_flip: int, accept: str, max_proposals: int,
                 rng, chains_per_class: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """Records accepted by the random walks, and the class each walk was generating for."""
-    if accept not in ("new", "confidence"):
+    if accept not in ACCEPT_RULES:
         raise ConfigError(f"synthesis.accept={accept!r}: expected new or confidence")
     d, k = target.n_features, target.n_classes
     chain_class = np.repeat(np.arange(k), chains_per_class)
@@ -142,4 +143,4 @@ def synthesize(name: str, cfg, X_aux: np.ndarray, target: CountingTarget, rng) -
         return synthesize_statistics(X_aux, cfg.n_records, cfg.burn_in, cfg.noise_flips, rng)
     if name == "format":
         return synthesize_format(target, cfg.n_records, cfg.n_flip, cfg.accept, cfg.max_proposals, rng)
-    raise ConfigError(f"synthesis={name!r}: expected statistics, format or population")
+    raise ConfigError(f"synthesis={name!r}: expected one of {', '.join(SYNTHESES)}")

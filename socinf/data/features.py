@@ -17,6 +17,7 @@ import numpy as np
 
 from socinf.errors import ConfigError
 
+KEYWORD_METHODS = ("chi2", "logodds")
 _EN_TOKEN = re.compile(r"[a-z0-9']+")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
@@ -82,7 +83,7 @@ def _class_scores(M, in_class: np.ndarray, method: str) -> np.ndarray:
     elif method == "logodds":
         score = np.log((a + 0.5) / (c + 0.5)) - np.log((b + 0.5) / (d + 0.5))
     else:
-        raise ConfigError(f"dataset.keyword_method={method!r}: expected chi2 or logodds")
+        raise ConfigError(f"dataset.keyword_method={method!r}: expected one of {', '.join(KEYWORD_METHODS)}")
     return np.where(positive, score, -np.inf)
 
 

@@ -20,6 +20,7 @@ from socinf.errors import DataError, SocinfError
 SUPPORTED_CLASSES = {"tweet": (2, 4), "weibo": (3, 5), "clue": (7,)}
 SPLITS = ("train", "dev", "test")  # rank order: a duplicate keeps its earliest split
 WEIBO_DOMAINS = ("all", "usual", "virus")
+CORPORA = (*SUPPORTED_CLASSES, "csv")  # dataset.name: the pinned corpora and a user's own table
 CLUE_CLASSES = ["anger", "disgust", "fear", "happiness", "like", "sadness", "surprise"]
 
 # (corpus, num_classes) -> (class names, raw label -> class name or None = not in this scheme)
@@ -182,7 +183,7 @@ def cap_per_class(corpus: Corpus, per_class: int | None, seed: int) -> Corpus:
 
 def check_num_classes(name: str, num_classes: int) -> None:
     if name not in SUPPORTED_CLASSES:
-        raise SocinfError(f"dataset.name={name!r}: known corpora are {', '.join(SUPPORTED_CLASSES)} and csv")
+        raise SocinfError(f"dataset.name={name!r}: expected one of {', '.join(CORPORA)}")
     offered = SUPPORTED_CLASSES[name]
     if num_classes not in offered:
         raise SocinfError(f"dataset.num_classes={num_classes}: {name} offers "

@@ -18,6 +18,10 @@ from socinf.data.corpus import Corpus
 from socinf.errors import ConfigError
 
 
+SPLIT_RULES = ("random", "official")
+NONMEMBER_POOLS = ("heldout", "attacker")
+
+
 @dataclass
 class Splits:
     members: np.ndarray  # corpus indices the target trains on
@@ -54,11 +58,11 @@ def make_splits(corpus: Corpus, split: str, member_fraction: float, heldout_frac
     elif split == "random":
         members, rest = stratified_cut(everything, labels, member_fraction, rng)
     else:
-        raise ConfigError(f"dataset.split={split!r}: expected random or official")
+        raise ConfigError(f"dataset.split={split!r}: expected one of {', '.join(SPLIT_RULES)}")
     heldout, attacker = stratified_cut(rest, labels, heldout_fraction, rng)
     pool = {"heldout": heldout, "attacker": attacker}.get(nonmembers)
     if pool is None:
-        raise ConfigError(f"eval.nonmembers={nonmembers!r}: expected heldout or attacker")
+        raise ConfigError(f"eval.nonmembers={nonmembers!r}: expected one of {', '.join(NONMEMBER_POOLS)}")
     limit = min(len(members), len(pool))
     if eval_size > limit:
         raise ConfigError(
