@@ -141,7 +141,9 @@ class SlurmCluster:
             "JobCompType=jobcomp/filetxt",
             f"JobCompLoc={d / 'log' / 'jobcomp.log'}",
             "MinJobAge=600",
-            "KillWait=5",  # scancel: SIGTERM, then SIGKILL 5 s later (default 30)
+            # scancel: SIGTERM, then SIGKILL KillWait s later (default 30).  submitit ignores SIGTERM
+            # (SLURM's preemption notice), so a cancelled job runs on that long.
+            "KillWait=2",
             "InactiveLimit=0",
             f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} State=UNKNOWN",
             f"PartitionName=debug Nodes={self.node} Default=YES MaxTime=INFINITE State=UP",
