@@ -107,7 +107,7 @@ class SlurmCluster:
         d = self.root
         lines = [
             "ClusterName=socinftest",
-            f"SlurmctldHost={self.node}",
+            f"SlurmctldHost={self.node}(127.0.0.1)",  # no name lookup needed
             f"SlurmctldPort={ctld_port}",
             f"SlurmdPort={slurmd_port}",
             "AuthType=auth/munge",
@@ -232,10 +232,15 @@ if __name__ == "__main__":
     if missing_binaries():
         sys.exit(f"slurm_cluster: missing {', '.join(missing_binaries())} (apt-get install slurm-wlm munge)")
     cluster = SlurmCluster(Path(tempfile.mkdtemp(prefix="socinf-slurm-"))).start()
-    print(f"export SLURM_CONF={cluster.conf}", flush=True)
+    print(f"export SLURM_CONF={cluster.conf}  # Ctrl-C or kill {os.getpid()} stops the cluster", flush=True)
+
+    def _stop(signum, frame):
+        raise SystemExit(0)
+
+    # SIGTERM too: a background job of a non-interactive shell ignores SIGINT
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         signal.pause()
-    except KeyboardInterrupt:
-        pass
     finally:
         cluster.stop()
