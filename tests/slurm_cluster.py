@@ -24,16 +24,15 @@ DAEMONS = ("munged", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "srun", "sinfo", "squeue", "scancel", "sacct")
 
 
+def _which(name: str) -> str | None:
+    # the daemons live in /usr/sbin, which a non-login shell does not always have on PATH
+    sbin = f"/usr/sbin/{name}"
+    return shutil.which(name) or (sbin if os.access(sbin, os.X_OK) else None)
+
+
 def missing_binaries() -> list[str]:
     """The SLURM / munge programs this machine lacks (empty: a cluster can be started)."""
-    found = {name: shutil.which(name) or next((p for p in (f"/usr/sbin/{name}",) if os.path.exists(p)), None)
-             for name in (*DAEMONS, *CLIENTS)}
-    return [name for name, path in found.items() if path is None]
-
-
-def _which(name: str) -> str:
-    # the daemons live in /usr/sbin, which a non-login root shell does not always have on PATH
-    return shutil.which(name) or f"/usr/sbin/{name}"
+    return [name for name in (*DAEMONS, *CLIENTS) if _which(name) is None]
 
 
 def _free_ports(n: int) -> list[int]:

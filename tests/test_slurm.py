@@ -129,7 +129,9 @@ def test_scancel_is_reported_missing_and_resume_reruns_only_that_job(tmp_path, s
         hydra_yaml = root / "1" / ".hydra" / "hydra.yaml"
         deadline = time.monotonic() + 120
         while not hydra_yaml.exists():
-            assert run.poll() is None and time.monotonic() < deadline, "job 1 never started"
+            if run.poll() is not None or time.monotonic() > deadline:
+                err.seek(0)
+                pytest.fail(f"job 1 never started:\n{err.read()[-3000:]}")
             time.sleep(0.05)
         time.sleep(0.2)  # the file is complete
         cancelled = slurm_job_id(root / "1")
