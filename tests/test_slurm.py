@@ -80,12 +80,13 @@ def missing_rows(sweep_dir: Path) -> list[dict]:
 
 
 def test_slurm_sweep_equals_the_joblib_sweep_and_shares_the_stage_cache(tmp_path, shared_data_dir, slurm):
-    proc = socinf(sweep_args(tmp_path, "slurm", [*SLURM, *GRID]), cwd=tmp_path, data_dir=shared_data_dir,
-                  env_extra=slurm.env, timeout=240)
+    # array_parallelism=2: two jobs at a time on any node, which the cache checks below count on
+    proc = socinf(sweep_args(tmp_path, "slurm", [*SLURM, *GRID, "hydra.launcher.array_parallelism=2"]),
+                  cwd=tmp_path, data_dir=shared_data_dir, env_extra=slurm.env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     root = tmp_path / "slurm"
     script = next((root / ".submitit").glob("*/*_submission.sh")).read_text()
-    assert "#SBATCH --array=0-3%" in script and shlex.quote(sys.executable) in script  # one array, this Python
+    assert "#SBATCH --array=0-3%2" in script and shlex.quote(sys.executable) in script  # one array, this Python
     ids = [slurm_job_id(root / str(i)) for i in range(4)]
     array = ids[0].split("_")[0]
     assert ids == [f"{array}_{i}" for i in range(4)], ids
@@ -102,7 +103,7 @@ def test_slurm_sweep_equals_the_joblib_sweep_and_shares_the_stage_cache(tmp_path
         for section in COMPARED:
             assert on_slurm[section] == on_joblib[section], (i, section)
 
-    # Jobs 0,1 (logistic) and 2,3 (xgboost) run two at a time on the 2-CPU node and share a target:
+    # Jobs 0,1 (logistic) and 2,3 (xgboost) run two at a time and each pair shares a target:
     # the stage cache in the shared cache.dir lets one job of each pair reuse the other's X_s.
     jobs = [metrics(root / str(i)) for i in range(4)]
     n = jobs[0]["method"]["n_synthetic"]
