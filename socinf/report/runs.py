@@ -30,9 +30,23 @@ def _overrides(job_dir: Path) -> list[str]:
         return []
 
 
+def _submitit_logs(job_dir: Path) -> list[Path]:
+    # A SLURM job ended from outside (scancel, time limit, memory) says why only in submitit's log,
+    # <sweep dir>/.submitit/<hydra.job.id>/*_log.err (hydra-submitit-launcher's submitit_folder).
+    import yaml
+
+    try:
+        job_id = yaml.safe_load((job_dir / ".hydra" / "hydra.yaml").read_text())["hydra"]["job"]["id"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return []
+    return sorted((job_dir.parent / ".submitit" / str(job_id)).glob("*_log.err")) if job_id else []
+
+
 def _last_error(job_dir: Path) -> str:
-    for log in sorted(job_dir.glob("*.log")):
+    for log in [*sorted(job_dir.glob("*.log")), *_submitit_logs(job_dir)]:
         lines = [ln for ln in log.read_text(errors="replace").splitlines() if "ERROR" in ln or "error" in ln]
+        # slurmstepd's "*** JOB 12 ON node CANCELLED AT ... ***" (or DUE TO TIME LIMIT) is the cause; srun's lines follow it
+        lines = [ln for ln in lines if "*** JOB " in ln] or lines
         if lines:
             return lines[-1].strip()
     return "no metrics.json and no error in the job's log (killed or still running?)"

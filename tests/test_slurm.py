@@ -1,0 +1,182 @@
+"""Sweeps on a real SLURM cluster through the shipped launcher config (`hydra/launcher=slurm`).
+
+A session fixture starts a single-node cluster (tests/slurm_cluster.py: slurmctld, slurmd and
+munged of Debian's slurm-wlm / munge, in a temp dir); `socinf run -m` submits real sbatch array jobs
+to it through submitit.  Skipped, with the reason, on a machine without those programs or not root;
+`.ci/run` installs them, so CI runs these.  See README "Running on a cluster".
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slurm_cluster import SlurmCluster, missing_binaries
+from socinf_runner import socinf
+
+pytestmark = pytest.mark.slurm
+
+# Tiny but real: every stage runs, a job takes seconds.  mem_gb: the shipped 4 GB per job would not
+# let two jobs share a small CI machine's node.
+TINY = ["dataset.per_class=300", "eval.size=150", "synthesis.n_records=800", "synthesis.burn_in=100",
+        "mimic.epochs=20", "threads=1", "seed=0"]
+SLURM = ["hydra/launcher=slurm", "hydra.launcher.mem_gb=1"]
+GRID = ["dataset=tweet", "target=logistic,xgboost", "attack=svm,nn"]  # Tweet(4) x 2 targets x 2 attacks
+COMPARED = ("attack", "baselines", "target", "method")  # what a job computed; not timings, not query counts
+
+
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory):
+    missing = missing_binaries()
+    if missing:
+        reason = f"SLURM not installed (no {', '.join(missing)}): apt-get install slurm-wlm munge"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " - .ci/run installs them, so CI must not skip these tests")
+        pytest.skip(reason)
+    if os.geteuid() != 0:
+        pytest.skip("the SLURM test cluster runs its daemons as root (SlurmUser=root); run the tests as root")
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm-cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
+def sweep_args(tmp: Path, name: str, overrides: list[str], cache: str = "cache") -> list[str]:
+    return ["run", "-m", *TINY, *overrides, f"hydra.sweep.dir={tmp / name}", f"data.root={tmp / 'data'}",
+            f"cache.dir={tmp / cache}"]
+
+
+def metrics(job_dir: Path) -> dict:
+    return json.loads((job_dir / "metrics.json").read_text())
+
+
+def slurm_job_id(job_dir: Path) -> str:
+    """The SLURM id (array_task) that ran a job: submitit's JobEnvironment, saved by Hydra as hydra.job.id."""
+    return str(yaml.safe_load((job_dir / ".hydra" / "hydra.yaml").read_text())["hydra"]["job"]["id"])
+
+
+def ended_states(cluster: SlurmCluster, array: str, timeout: float = 60) -> dict[str, str]:
+    """{array task id: state} once no task of the array is pending, running or completing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = cluster.client("squeue", "--states=all", "-h", "-o", "%i %T", "-j", array).stdout
+        states = dict(line.split() for line in out.splitlines() if line.strip())
+        if not {"PENDING", "RUNNING", "COMPLETING"} & set(states.values()) or time.monotonic() > deadline:
+            return states
+        time.sleep(0.5)
+
+
+def missing_rows(sweep_dir: Path) -> list[dict]:
+    with open(sweep_dir / "report" / "missing.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_slurm_sweep_equals_the_joblib_sweep_and_shares_the_stage_cache(tmp_path, shared_data_dir, slurm):
+    # array_parallelism=2: two jobs at a time on any node, which the cache checks below count on
+    proc = socinf(sweep_args(tmp_path, "slurm", [*SLURM, *GRID, "hydra.launcher.array_parallelism=2"]),
+                  cwd=tmp_path, data_dir=shared_data_dir, env_extra=slurm.env, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    root = tmp_path / "slurm"
+    script = next((root / ".submitit").glob("*/*_submission.sh")).read_text()
+    assert "#SBATCH --array=0-3%2" in script and shlex.quote(sys.executable) in script  # one array, this Python
+    ids = [slurm_job_id(root / str(i)) for i in range(4)]
+    array = ids[0].split("_")[0]
+    assert ids == [f"{array}_{i}" for i in range(4)], ids
+    # slurmctld ran them: every array task ends COMPLETED (a task's result is written a moment before
+    # its process, srun and the batch script have exited)
+    assert ended_states(slurm, array) == {i: "COMPLETED" for i in ids}
+
+    proc = socinf(sweep_args(tmp_path, "joblib", GRID, cache="joblib-cache"), cwd=tmp_path,
+                  data_dir=shared_data_dir, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for i in range(4):
+        on_slurm, on_joblib = metrics(root / str(i)), metrics(tmp_path / "joblib" / str(i))
+        assert on_slurm["complete"] and on_joblib["complete"]
+        for section in COMPARED:
+            assert on_slurm[section] == on_joblib[section], (i, section)
+
+    # Jobs 0,1 (logistic) and 2,3 (xgboost) run two at a time and each pair shares a target:
+    # the stage cache in the shared cache.dir lets one job of each pair reuse the other's X_s.
+    jobs = [metrics(root / str(i)) for i in range(4)]
+    n = jobs[0]["method"]["n_synthetic"]
+    for pair in (jobs[:2], jobs[2:]):
+        sent = sorted(m["queries"]["per_stage"]["synthesis"]["sent"] for m in pair)
+        assert sent == [0, n], sent
+        reused = next(m for m in pair if m["queries"]["per_stage"]["synthesis"]["sent"] == 0)
+        assert reused["queries"]["per_stage"]["synthesis"]["cached"] == n
+        assert {"data", "target_model", "synthetic"} <= set(reused["cache_hits"])
+    assert all("data" in m["cache_hits"] for m in jobs[2:])  # started after job 0 or 1 had split the corpus
+
+
+def test_scancel_is_reported_missing_and_resume_reruns_only_that_job(tmp_path, shared_data_dir, slurm):
+    # Job 1 trains its mimic for ~5 s: still running when SLURM's SIGKILL comes KillWait (2 s) after
+    # scancel's SIGTERM, which submitit ignores (it is SLURM's preemption notice to a submitit job).
+    args = sweep_args(tmp_path, "sweep", [*SLURM, "target=logistic", "attack=svm", "mimic.epochs=20,400"])
+    root = tmp_path / "sweep"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCINF_")}
+    env.update(slurm.env, SOCINF_DATA_DIR=str(shared_data_dir))
+    with open(tmp_path / "sweep.err", "w+") as err:
+        run = subprocess.Popen([sys.executable, "-m", "socinf_cli", *args], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=err)
+        # Hydra writes hydra.yaml (with the SLURM id) as job 1 starts, seconds before it can finish
+        hydra_yaml = root / "1" / ".hydra" / "hydra.yaml"
+        deadline = time.monotonic() + 120
+        while not hydra_yaml.exists():
+            if run.poll() is not None or time.monotonic() > deadline:
+                err.seek(0)
+                pytest.fail(f"job 1 never started:\n{err.read()[-3000:]}")
+            time.sleep(0.05)
+        time.sleep(0.2)  # the file is complete
+        cancelled = slurm_job_id(root / "1")
+        slurm.client("scancel", cancelled)
+        assert run.wait(180) != 0  # the launcher raises for the job that left no result
+        err.seek(0)
+        stderr = err.read()
+    assert "CANCELLED" in stderr or "has not produced any output" in stderr, stderr[-3000:]
+    assert metrics(root / "0")["complete"] and not (root / "1" / "metrics.json").exists()
+
+    report = socinf(["report", str(root)], cwd=tmp_path, data_dir=None)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert "1 complete job(s), 1 failed" in report.stdout
+    rows = missing_rows(root)
+    assert [r["kind"] for r in rows] == ["failed job"], rows
+    # the reason comes from submitit's log: slurmstepd's "*** JOB <id> ON <node> CANCELLED AT ... ***"
+    assert rows[0]["detail"].startswith(f"{root / '1'}: ") and "CANCELLED" in rows[0]["detail"], rows
+    assert re.search(rf"JOB \d+ ON {slurm.node} CANCELLED", rows[0]["detail"]), rows
+
+    done = root / "0" / "metrics.json"
+    before = (done.stat().st_mtime_ns, done.read_text())
+    proc = socinf([*args, "resume=true"], cwd=tmp_path, data_dir=shared_data_dir, env_extra=slurm.env, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (done.stat().st_mtime_ns, done.read_text()) == before  # job 0 was not run again
+    assert "already has a complete metrics.json; skipped" in (root / "0" / "run.log").read_text()
+    assert metrics(root / "1")["complete"] and slurm_job_id(root / "1") != cancelled
+    report = socinf(["report", str(root)], cwd=tmp_path, data_dir=None)
+    assert report.returncode == 0 and "2 complete job(s), 0 failed" in report.stdout, report.stdout
+    assert missing_rows(root) == [] and "Nothing missing" in (root / "report" / "missing.md").read_text()
+
+
+def test_a_failing_slurm_job_is_reported_with_its_own_error(tmp_path, shared_data_dir, slurm):
+    corpora = tmp_path / "corpora"  # a data dir holding the tweets only: the Weibo job fails, the other runs
+    corpora.mkdir()
+    (corpora / "emoint").symlink_to(shared_data_dir / "emoint")
+    root = tmp_path / "sweep"
+    proc = socinf(sweep_args(tmp_path, "sweep", [*SLURM, "dataset=tweet,weibo", "target=logistic", "attack=svm",
+                                                 f"data.dir={corpora}"]),
+                  cwd=tmp_path, data_dir=None, env_extra=slurm.env, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]  # a job that fails in socinf does not end the sweep
+    assert metrics(root / "0")["complete"]
+    assert "weibo: missing file" in json.loads((root / "1" / "failed.json").read_text())["error"]
+    report = socinf(["report", str(root)], cwd=tmp_path, data_dir=None)
+    assert report.returncode == 0, report.stderr[-2000:]
+    rows = missing_rows(root)
+    assert len(rows) == 1 and rows[0]["dataset"].startswith("Weibo"), rows
+    assert rows[0]["detail"].startswith(f"{root / '1'}: ") and "weibo: missing file" in rows[0]["detail"], rows
