@@ -6,9 +6,14 @@ failure is one ``ConfigError`` line naming the key, the value and what is allowe
 """
 from __future__ import annotations
 
+from socinf.attacks.references import REFERENCE_DATA, REFERENCE_MODELS
 from socinf.errors import ConfigError
+from socinf_cli.methods import METHODS
 
 CHOICES = {
+    "method.name": METHODS,
+    "method.reference_model": REFERENCE_MODELS,
+    "method.reference_data": REFERENCE_DATA,
     "dataset.name": ("tweet", "weibo", "clue", "csv"),
     "dataset.split": ("random", "official"),
     "dataset.keyword_method": ("chi2", "logodds"),
@@ -24,7 +29,8 @@ CHOICES = {
 
 POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.max_proposals", "mimic.depth",
             "mimic.width", "mimic.d_depth", "mimic.d_width", "mimic.epochs", "mimic.batch_size", "threads",
-            "target.batch_size", "serve.max_batch", "dataset.min_df", "dataset.ngram_min", "method.n_models")
+            "target.batch_size", "serve.max_batch", "dataset.min_df", "dataset.ngram_min", "method.n_models",
+            "method.n_references", "method.n_population")
 NON_NEGATIVE = ("synthesis.burn_in", "synthesis.noise_flips", "mimic.fidelity_weight", "seed")
 FRACTIONS = ("dataset.member_fraction", "dataset.heldout_fraction", "mimic.holdout_fraction")
 
@@ -53,6 +59,7 @@ def validate(cfg) -> None:
         value = _get(cfg, key)
         if value is not None and value < 1:
             raise ConfigError(f"{key}={value}: must be a positive integer or null")
+    _validate_references(cfg)
     ds = cfg.dataset
     if ds.ngram_max < ds.ngram_min:
         raise ConfigError(f"dataset.ngram_max={ds.ngram_max}: must be >= dataset.ngram_min={ds.ngram_min}")
@@ -68,3 +75,22 @@ def validate(cfg) -> None:
     check_defense(cfg.defense, cfg.target.model if cfg.target.name == "remote" else cfg.target.name)
     if ds.split == "official" and ds.name != "tweet":
         raise ConfigError(f"dataset.split=official: only tweet (EmoInt) has an official split, not {ds.name}")
+
+
+def _validate_references(cfg) -> None:
+    """LiRA / RMIA: combinations that cannot give an honest result."""
+    m = cfg.method
+    if m.name not in ("lira", "rmia"):
+        return
+    if m.name == "lira" and m.n_references < 2:
+        raise ConfigError(f"method.n_references={m.n_references}: LiRA needs at least 2 reference models")
+    if m.name == "lira" and m.online and cfg.eval.nonmembers == "attacker":
+        raise ConfigError("method.online=true: online LiRA trains references on half the candidates, which "
+                          "eval.nonmembers=attacker takes from the attacker's own data; use eval.nonmembers=heldout")
+    if m.reference_data == "synthetic" and cfg.synthesis.name == "population":
+        raise ConfigError("method.reference_data=synthetic: needs synthesis=statistics or format to synthesize "
+                          "records from, not synthesis=population (use method.reference_data=population)")
+    if not 0 <= m.offline_a <= 1:
+        raise ConfigError(f"method.offline_a={m.offline_a}: must lie in [0, 1]")
+    if not m.gamma > 0:
+        raise ConfigError(f"method.gamma={m.gamma}: must be > 0")

@@ -27,6 +27,7 @@ class AttackerKnowledge:
     y_aux: np.ndarray
     n_classes: int
     n_features: int
+    target_size: int | None = None  # the target's training-set size, if known (reference models match it)
 
 
 @dataclass
