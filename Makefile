@@ -18,6 +18,7 @@ bench:
 	$(BIN)/python bench/bench_run.py
 	@if [ -f bench/bench_remote.py ]; then $(BIN)/python bench/bench_remote.py; fi
 	@if [ -f bench/bench_sweep.py ]; then $(BIN)/python bench/bench_sweep.py; fi
+	$(BIN)/python bench/bench_lira.py
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache
