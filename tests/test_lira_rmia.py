@@ -13,6 +13,7 @@ from socinf.attacks.base import AttackContext, AttackerKnowledge
 from socinf.attacks.lira import LiRA
 from socinf.attacks.rmia import RMIA
 from socinf.cache import StageCache
+from socinf.errors import ConfigError
 from socinf.owner.models import fit_local_model
 from socinf.targets.base import CountingTarget
 from socinf_runner import run_audit, socinf
@@ -93,6 +94,8 @@ def test_lira_and_rmia_share_one_cached_reference_set_and_refuse_to_score_unfitt
     target, knowledge, ctx = _attack_setup(tweets, tweets[3]["members"], tmp_path / "cache")
     with pytest.raises(NotFittedError):
         LiRA(MEMORISER).score(np.full((3, 4), 0.25), np.zeros(3, int))
+    with pytest.raises(ConfigError, match="method.n_references=1"):  # the library checks too, when fitted
+        LiRA(MEMORISER, n_references=1).fit(target, knowledge, ctx, candidates=memorised[:2])
     lira = LiRA(MEMORISER, n_references=2)
     lira.fit(target, knowledge, ctx, candidates=memorised[:2])
     assert ctx.cache.hits == []
