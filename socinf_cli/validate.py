@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from socinf.attacks.references import REFERENCE_DATA, REFERENCE_MODELS
 from socinf.errors import ConfigError
-from socinf_cli.methods import METHODS
+from socinf_cli.methods import METHODS, build_method
 
 CHOICES = {
     "method.name": METHODS,
@@ -29,8 +29,7 @@ CHOICES = {
 
 POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.max_proposals", "mimic.depth",
             "mimic.width", "mimic.d_depth", "mimic.d_width", "mimic.epochs", "mimic.batch_size", "threads",
-            "target.batch_size", "serve.max_batch", "dataset.min_df", "dataset.ngram_min", "method.n_models",
-            "method.n_references", "method.n_population")
+            "target.batch_size", "serve.max_batch", "dataset.min_df", "dataset.ngram_min", "method.n_models")
 NON_NEGATIVE = ("synthesis.burn_in", "synthesis.noise_flips", "mimic.fidelity_weight", "seed")
 FRACTIONS = ("dataset.member_fraction", "dataset.heldout_fraction", "mimic.holdout_fraction")
 
@@ -78,19 +77,14 @@ def validate(cfg) -> None:
 
 
 def _validate_references(cfg) -> None:
-    """LiRA / RMIA: combinations that cannot give an honest result."""
+    """LiRA / RMIA: their own ranges (the library's check), and combinations that cannot give an honest result."""
     m = cfg.method
     if m.name not in ("lira", "rmia"):
         return
-    if m.name == "lira" and m.n_references < 2:
-        raise ConfigError(f"method.n_references={m.n_references}: LiRA needs at least 2 reference models")
+    build_method(cfg).check_params()
     if m.name == "lira" and m.online and cfg.eval.nonmembers == "attacker":
         raise ConfigError("method.online=true: online LiRA trains references on half the candidates, which "
                           "eval.nonmembers=attacker takes from the attacker's own data; use eval.nonmembers=heldout")
     if m.reference_data == "synthetic" and cfg.synthesis.name == "population":
         raise ConfigError("method.reference_data=synthetic: needs synthesis=statistics or format to synthesize "
                           "records from, not synthesis=population (use method.reference_data=population)")
-    if not 0 <= m.offline_a <= 1:
-        raise ConfigError(f"method.offline_a={m.offline_a}: must lie in [0, 1]")
-    if not m.gamma > 0:
-        raise ConfigError(f"method.gamma={m.gamma}: must be > 0")

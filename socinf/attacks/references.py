@@ -165,9 +165,10 @@ class ReferenceAttack:
     online = False
     needs_candidates = True  # run_attacks passes the evaluation records (not their membership) to fit
 
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
         if not isinstance(self.n_references, int) or self.n_references < 2:
-            raise ConfigError(f"method.n_references={self.n_references}: {self.name} needs at least 2 reference models")
+            raise ConfigError(f"method.n_references={self.n_references}: {type(self).__name__} needs at least 2 "
+                              "reference models")
         for key, allowed in (("reference_model", REFERENCE_MODELS), ("reference_data", REFERENCE_DATA)):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"method.{key}={getattr(self, key)!r}: expected one of {', '.join(allowed)}")
@@ -181,7 +182,7 @@ class ReferenceAttack:
             candidates: tuple | None = None) -> dict:
         """``candidates`` = (X, y) of the records ``score`` will be asked about, in that order (the
         references' answers on them are what the target's answers are compared with)."""
-        self._check_params()
+        self.check_params()
         if candidates is None:
             raise ConfigError(f"{self.name}: fit(target, knowledge, ctx, candidates=(X, y)) needs the records to score")
         X_c, y_c = np.asarray(candidates[0]), np.asarray(candidates[1], dtype=int)

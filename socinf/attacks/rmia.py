@@ -58,8 +58,8 @@ class RMIA(ReferenceAttack):
         self.reference_model, self.reference_data, self.synthesis = reference_model, reference_data, synthesis
         self.offline_a, self.gamma, self.n_population, self.mlp_params = offline_a, gamma, n_population, mlp_params
 
-    def _check_params(self) -> None:
-        super()._check_params()
+    def check_params(self) -> None:
+        super().check_params()
         if not 0 <= self.offline_a <= 1:
             raise ConfigError(f"method.offline_a={self.offline_a}: must lie in [0, 1]")
         if not self.gamma > 0:
