@@ -144,7 +144,8 @@ def train_references(cfg: ReferenceConfig, algorithm, params: dict, target: Coun
     report = {"n_references": cfg.n_references, "reference_model": cfg.reference_model,
               "algorithm": str(algorithm), "params": params, "reference_data": cfg.reference_data,
               "pool_records": int(len(y)), "reference_size": int(size),
-              "target_size": knowledge.target_size, "online": candidates is not None}
+              "target_size": knowledge.target_size, "online": candidates is not None,
+              "candidates_per_reference": int(cand_in[0].sum()) if cand_in is not None else 0}
     return References(models, X, y, target_probs, pool_in, cand_in, report)
 
 
