@@ -31,12 +31,20 @@ class AttackRun:
     strongest: dict = field(default_factory=dict)
 
 
+def _fit(attack, target, knowledge, ctx, X_eval, y_eval) -> dict:
+    """Reference attacks (LiRA, RMIA) compare the target with their own models on each record to score:
+    they are given the evaluation records (never their membership)."""
+    if getattr(attack, "needs_candidates", False):
+        return attack.fit(target, knowledge, ctx, candidates=(X_eval, y_eval))
+    return attack.fit(target, knowledge, ctx)
+
+
 def run_attacks(attacks: list, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext,
                 X_eval: np.ndarray, y_eval: np.ndarray, membership: np.ndarray,
                 threshold_shadow: tuple | None = None) -> AttackRun:
     """Fit each attack through the black box, score the evaluation records, and (with ``threshold_shadow`` =
     (algorithm, params) of the calibration shadow) the threshold attacks on the same answers."""
-    reports = {attack.name: attack.fit(target, knowledge, ctx) for attack in attacks}
+    reports = {attack.name: _fit(attack, target, knowledge, ctx, X_eval, y_eval) for attack in attacks}
     with ctx.timed("evaluation"), target.stage("evaluation"):
         probs = target.predict_proba(X_eval)
     run = AttackRun(probs, reports)

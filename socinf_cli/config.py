@@ -3,7 +3,7 @@
 The YAML files under ``conf/`` choose values; these dataclasses fix the keys and
 types (a typo such as ``target.max_dept`` fails at composition time), and
 ``validate`` checks ranges and cross-field rules before any work starts. The settings of library objects
-are the library's own dataclasses (``MimicConfig``, ``SynthesisConfig``): each default is written once.
+are the library's own dataclasses (``MimicConfig``, ``SynthesisConfig``, ``LiRAConfig``, ``RMIAConfig``): each default is written once.
 """
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from socinf.attacks.lira import LiRAConfig
 from socinf.attacks.mimic import MimicConfig
+from socinf.attacks.rmia import RMIAConfig
 from socinf.attacks.synthesis import SynthesisConfig
 
 
@@ -62,8 +64,11 @@ class AttackConfig:
 
 
 @dataclass
-class MethodConfig:
-    name: str = "socinf"  # socinf | shadow
+class MethodConfig(LiRAConfig, RMIAConfig):
+    """``method=``; the reference attacks' keys (n_references, reference_model, reference_data, online,
+    fixed_variance, offline_a, gamma, n_population) and their defaults are the library's LiRAConfig / RMIAConfig."""
+
+    name: str = "socinf"  # socinf | shadow | lira | rmia
     n_models: int = 10  # shadow: number of shadow models
     baselines: bool = True  # also score the threshold attacks on the same target outputs
 

@@ -51,7 +51,8 @@ def run_audit(cfg, run_dir: Path) -> dict:
     with open_target(cfg, prepared, cache, ctx.data_key) as opened:
         ctx.timings["target"] = time.perf_counter() - target_started
         ctx.target_key, target, s = opened.key, opened.target, opened.splits
-        knowledge = AttackerKnowledge(prepared.X[s.attacker], prepared.y[s.attacker], prepared.n_classes, prepared.X.shape[1])
+        knowledge = AttackerKnowledge(prepared.X[s.attacker], prepared.y[s.attacker], prepared.n_classes,
+                                      prepared.X.shape[1], target_size=len(s.members))
         method = build_method(cfg)
         eval_idx = np.concatenate([s.eval_members, s.eval_nonmembers])
         membership = np.concatenate([np.ones(len(s.eval_members), int), np.zeros(len(s.eval_nonmembers), int)])

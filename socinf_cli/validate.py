@@ -7,13 +7,14 @@ failure is one ``ConfigError`` line naming the key, the value and what is allowe
 from __future__ import annotations
 
 from socinf.attacks.attack_model import ATTACK_MODELS, FEATURE_MODES
+from socinf.attacks.references import REFERENCE_DATA, REFERENCE_MODELS
 from socinf.attacks.synthesis import ACCEPT_RULES, SYNTHESES
 from socinf.data.features import KEYWORD_METHODS
 from socinf.data.loaders import CORPORA, WEIBO_DOMAINS
 from socinf.data.splits import NONMEMBER_POOLS, SPLIT_RULES
 from socinf.errors import ConfigError
 from socinf.owner.models import LOCAL_MODELS
-from socinf_cli.methods import METHODS
+from socinf_cli.methods import METHODS, build_method
 
 # Every choice list lives beside the code that implements it; this table only names the config keys.
 CHOICES = {
@@ -29,6 +30,8 @@ CHOICES = {
     "method.name": METHODS,
     "eval.nonmembers": NONMEMBER_POOLS,
     "serve.model": LOCAL_MODELS,
+    "method.reference_model": REFERENCE_MODELS,
+    "method.reference_data": REFERENCE_DATA,
 }
 
 POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.max_proposals", "mimic.depth",
@@ -62,6 +65,7 @@ def validate(cfg) -> None:
         value = _get(cfg, key)
         if value is not None and value < 1:
             raise ConfigError(f"{key}={value}: must be a positive integer or null")
+    _validate_references(cfg)
     ds = cfg.dataset
     if ds.ngram_max < ds.ngram_min:
         raise ConfigError(f"dataset.ngram_max={ds.ngram_max}: must be >= dataset.ngram_min={ds.ngram_min}")
@@ -77,3 +81,17 @@ def validate(cfg) -> None:
     check_defense(cfg.defense, cfg.target.model if cfg.target.name == "remote" else cfg.target.name)
     if ds.split == "official" and ds.name != "tweet":
         raise ConfigError(f"dataset.split=official: only tweet (EmoInt) has an official split, not {ds.name}")
+
+
+def _validate_references(cfg) -> None:
+    """LiRA / RMIA: their own ranges (the library's check), and combinations that cannot give an honest result."""
+    m = cfg.method
+    if m.name not in ("lira", "rmia"):
+        return
+    build_method(cfg).check_params()
+    if m.name == "lira" and m.online and cfg.eval.nonmembers == "attacker":
+        raise ConfigError("method.online=true: online LiRA trains references on half the candidates, which "
+                          "eval.nonmembers=attacker takes from the attacker's own data; use eval.nonmembers=heldout")
+    if m.reference_data == "synthetic" and cfg.synthesis.name == "population":
+        raise ConfigError("method.reference_data=synthetic: needs synthesis=statistics or format to synthesize "
+                          "records from, not synthesis=population (use method.reference_data=population)")

@@ -5,6 +5,11 @@ knowledge, then scores target answers: ``score(probs, labels)`` returns one
 membership score per record (higher = more likely a member), and records with
 ``score >= threshold`` are called members. Thresholds are chosen on
 attacker-side data only, never on evaluation members.
+
+An attack with ``needs_candidates = True`` (LiRA, RMIA: they compare the
+target with their own reference models record by record) is fitted with
+``fit(target, knowledge, ctx, candidates=(X, y))``: the records ``score`` will
+be given answers on, in that order, never their membership.
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ class AttackerKnowledge:
     y_aux: np.ndarray
     n_classes: int
     n_features: int
+    target_size: int | None = None  # the target's training-set size, if known (reference models match it)
 
 
 @dataclass
