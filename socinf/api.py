@@ -19,8 +19,9 @@ from socinf.cache import StageCache
 from socinf.errors import ConfigError
 from socinf.targets.base import CountingTarget
 
-METHOD_NAMES = ("thresholds", "shadow", "socinf")
-NEEDS_POPULATION = ("thresholds", "shadow")
+METHOD_NAMES = ("thresholds", "shadow", "socinf", "lira", "rmia")
+DEFAULT_METHODS = ("thresholds", "shadow", "socinf")  # lira / rmia train 16 references each: asked for by name
+NEEDS_POPULATION = ("thresholds", "shadow", "lira", "rmia")
 
 
 class _FunctionModel:
@@ -59,11 +60,15 @@ def _label_index(model, labels: list[np.ndarray]) -> tuple[dict, int]:
 
 
 def _build(method: str, model, seed: int, n_shadow: int, synthesis, mimic, attack_model: str, population: bool):
+    from socinf.attacks.lira import LiRA
+    from socinf.attacks.rmia import RMIA
     from socinf.attacks.shadow import ShadowTraining
     from socinf.attacks.socinf import SocInf
 
     if method == "shadow":
         return ShadowTraining(algorithm=_algorithm(model), n_models=n_shadow, attack_model=attack_model)
+    if method in ("lira", "rmia"):
+        return (LiRA if method == "lira" else RMIA)(algorithm=_algorithm(model))
     synthesis = synthesis or {"name": "statistics" if population else "format"}
     return SocInf(synthesis=synthesis, mimic=mimic, attack_model=attack_model)
 
@@ -86,14 +91,15 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     members, nonmembers: ``(X, y)`` records known to be in / out of the training set (scored, never shown to
     an attack). population: ``(X, y)`` the attacker holds (disjoint from both), or None. methods: any of
     ``"thresholds"`` (confidence, entropy, modified entropy, loss, gap; cut-offs from a shadow model on the
-    population), ``"shadow"`` (Shokri et al.), ``"socinf"`` (the paper's four stages); default all that the
-    data allow. algorithm: the estimator shadows copy (default: ``model`` itself, unfitted). synthesis / mimic:
+    population), ``"shadow"`` (Shokri et al.), ``"socinf"`` (the paper's four stages), ``"lira"`` (Carlini et
+    al. 2022) and ``"rmia"`` (Zarifzadeh et al. 2024) with 16 reference models; default thresholds, shadow
+    and socinf (socinf alone without a population). algorithm: the estimator shadows copy (default: ``model`` itself, unfitted). synthesis / mimic:
     ``SynthesisConfig`` / ``MimicConfig`` or mappings of their fields. Returns an ``AuditResult``.
     """
     X_in, y_in = _as_pair(members, "members")
     X_out, y_out = _as_pair(nonmembers, "nonmembers")
     pop = _as_pair(population, "population") if population is not None else None
-    methods = list(methods or (METHOD_NAMES if pop is not None else ("socinf",)))
+    methods = list(methods or (DEFAULT_METHODS if pop is not None else ("socinf",)))
     unknown = [m for m in methods if m not in METHOD_NAMES]
     if unknown:
         raise ConfigError(f"methods={unknown}: expected some of {', '.join(METHOD_NAMES)}")
@@ -112,7 +118,7 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     membership = np.r_[np.ones(len(X_in), int), np.zeros(len(X_out), int)]
     d = X_eval.shape[1]
     knowledge = AttackerKnowledge(pop[0] if pop else np.zeros((0, d)), to_index(pop[1]) if pop else np.zeros(0, int),
-                                  n_classes, d)
+                                  n_classes, d, target_size=len(X_in))
     target = CountingTarget(black_box, n_classes, d)
     ctx = AttackContext(seed=seed, threads=threads, cache=StageCache(cache_dir))
     shadow_algo = algorithm if algorithm is not None else model

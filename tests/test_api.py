@@ -75,3 +75,20 @@ def test_attacks_store_their_arguments_and_refuse_to_score_before_fit():
         attack.score(np.eye(2), np.array([0, 1]))
     with pytest.raises(NotFittedError, match="ShadowTraining is not fitted"):
         ShadowTraining(algorithm="logistic", n_models=2).score(np.eye(2), np.array([0, 1]))
+
+
+def test_lira_and_rmia_from_python_find_a_fully_grown_forest(shared_data_dir, monkeypatch):
+    import socinf
+    from sklearn.ensemble import RandomForestClassifier
+
+    monkeypatch.setenv("SOCINF_DATA_DIR", str(shared_data_dir))
+    X, y = socinf.data.load_keywords("tweet", 4, per_class=300, n_keywords=1000)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(y))
+    members, nonmembers, pop = order[:300], order[300:600], order[600:]
+    model = RandomForestClassifier(n_estimators=30, random_state=0).fit(X[members], y[members])
+    result = socinf.audit(model, (X[members], y[members]), (X[nonmembers], y[nonmembers]), (X[pop], y[pop]),
+                          methods=["lira", "rmia"], seed=0)
+    assert set(result.metrics["methods"]) == {"lira", "rmia"}
+    assert result.metrics["methods"]["lira"]["auc"] > 0.75 and result.metrics["methods"]["rmia"]["auc"] > 0.75
+    assert result.metrics["method"]["lira"]["lira"]["reference_size"] <= 300  # never larger than the target's
