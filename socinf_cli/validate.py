@@ -9,7 +9,7 @@ from __future__ import annotations
 from socinf.errors import ConfigError
 
 CHOICES = {
-    "dataset.name": ("tweet", "weibo", "clue", "csv"),
+    "dataset.name": ("tweet", "weibo", "clue", "csv", "text"),
     "dataset.split": ("random", "official"),
     "dataset.keyword_method": ("chi2", "logodds"),
     "dataset.domain": ("all", "usual", "virus"),
@@ -56,9 +56,15 @@ def validate(cfg) -> None:
     ds = cfg.dataset
     if ds.ngram_max < ds.ngram_min:
         raise ConfigError(f"dataset.ngram_max={ds.ngram_max}: must be >= dataset.ngram_min={ds.ngram_min}")
-    if ds.name == "csv":
+    if ds.name in ("csv", "text"):
         if not ds.path:
-            raise ConfigError("dataset.path=null: dataset=csv needs dataset.path=/path/to/table.csv")
+            example = "table.csv" if ds.name == "csv" else "texts.csv (or .tsv, .jsonl)"
+            raise ConfigError(f"dataset.path=null: dataset={ds.name} needs dataset.path=/path/to/{example}")
+        if ds.name == "text":
+            from socinf.data.loaders import LANGUAGES
+
+            if ds.language not in LANGUAGES:
+                raise ConfigError(f"dataset.language={ds.language!r}: expected one of {', '.join(LANGUAGES)}")
     else:
         from socinf.data.loaders import check_num_classes
 
