@@ -44,6 +44,8 @@ class TargetConfig:
     params: Dict[str, Any] = field(default_factory=dict)
     # remote only: the prediction API and what a query may cost
     url: Optional[str] = None
+    protocol: str = "socinf"  # socinf (`socinf serve`) | v2 (Open Inference Protocol: MLServer, KServe, Triton)
+    model_name: Optional[str] = None  # v2: the model's name on the server (/v2/models/{model_name})
     api_key: Optional[str] = None
     model: str = "mlp"  # what `socinf serve` trains when target.url is unset
     batch_size: int = 256

@@ -14,6 +14,7 @@ CHOICES = {
     "dataset.keyword_method": ("chi2", "logodds"),
     "dataset.domain": ("all", "usual", "virus"),
     "target.name": ("logistic", "xgboost", "mlp", "remote"),
+    "target.protocol": ("socinf", "v2"),
     "synthesis.name": ("statistics", "format", "population"),
     "synthesis.accept": ("new", "confidence"),
     "attack.name": ("xgboost", "svm", "knn", "nn"),
@@ -72,5 +73,11 @@ def validate(cfg) -> None:
     from socinf.owner.defenses import check_defense
 
     check_defense(cfg.defense, cfg.target.model if cfg.target.name == "remote" else cfg.target.name)
+    t = cfg.target
+    if t.name == "remote" and t.protocol == "v2":
+        for key in ("url", "model_name", "server_dir"):
+            if not t[key]:
+                raise ConfigError(f"target.{key}=null: target.protocol=v2 needs target.url, target.model_name and "
+                                  "target.server_dir (the dir `socinf export` wrote: the membership truth)")
     if ds.split == "official" and ds.name != "tweet":
         raise ConfigError(f"dataset.split=official: only tweet (EmoInt) has an official split, not {ds.name}")
