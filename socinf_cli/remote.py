@@ -107,8 +107,8 @@ def _client(t, url: str, api_key, prepared, cache, endpoint: str, seed: int) -> 
     return RemoteTarget(url, api_key, cache_endpoint=endpoint, **common)
 
 
-def _check_inputs(client: RemoteTarget, schema: dict, prepared) -> None:
-    if client.__class__ is RemoteTarget:
+def _check_inputs(protocol: str, client: RemoteTarget, schema: dict, prepared) -> None:
+    if protocol == "socinf":
         _check_schema(schema, prepared, client.url)
     elif client.n_features not in (None, prepared.X.shape[1]):
         raise RemoteTargetError(f"GET {client.url}{client.path}: the model takes {client.n_features} input features; "
@@ -139,7 +139,7 @@ def open_remote_target(cfg, prepared, key: str) -> Iterator:
         client = _client(t, url, api_key, prepared, cache, endpoint, cfg.seed)
         stack.callback(client.close)
         schema = client.connect()
-        _check_inputs(client, schema, prepared)
+        _check_inputs(t.protocol, client, schema, prepared)
         if saved.get("model_id") != client.owner_model_id:
             raise ConfigError(f"target.server_dir={server_dir} belongs to model {saved.get('model_id')}, but {url} "
                               f"serves model {client.owner_model_id}; point target.server_dir at that server's run dir "

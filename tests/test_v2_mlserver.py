@@ -19,7 +19,8 @@ import pytest
 
 from socinf.cache import StageCache
 from socinf.data.prepare import prepare_data
-from socinf.errors import RemoteTargetError
+from socinf.errors import QueryBudgetExceeded, RemoteTargetError
+from socinf.targets.query_cache import QueryCache
 from socinf.targets.v2_client import V2Target, encode_tensor
 from socinf_cli.compose import compose
 from socinf_cli.serve import build_served_model
@@ -152,6 +153,16 @@ def test_v2_faults_name_what_is_wrong(mlserver, root, shared_data_dir):
     client.connect()
     with pytest.raises(RemoteTargetError, match=r"probabilities have shape \[2, 4\]; expected \[2, 3\]"):
         client.predict_proba(np.eye(2, client.n_features))
+    X = np.eye(12, client.n_features)
+    with QueryCache(root / "queries.sqlite") as cache:  # budget and cache: RemoteTarget's, shared
+        client = V2Target(url, out.name, ["anger", "fear", "joy", "sadness"], max_queries=10, cache=cache,
+                          batch_size=5)
+        client.connect()
+        first = client.predict_proba(X[:10])
+        with pytest.raises(QueryBudgetExceeded, match="target.max_queries=10: the next batch of 2 records"):
+            client.predict_proba(X)
+        np.testing.assert_array_equal(client.predict_proba(X[:10]), first)  # from the cache: free
+        assert client.records_sent == 10 and cache.count(model_id=client.model_id) == 10
     other = root / "other-model"  # the same split, but the truth of another model
     other.mkdir()
     split = json.loads((out / "membership_split.json").read_text())
@@ -161,6 +172,26 @@ def test_v2_faults_name_what_is_wrong(mlserver, root, shared_data_dir):
         f"target.server_dir={other}"], name="wrong-dir")
     assert proc.returncode == 2, proc.stderr[-800:]
     assert f"belongs to model 0123456789abcdef, but {url} serves model {split['model_id']}" in proc.stderr
+
+
+def proba(data, shape=(1, 4), datatype="FP64", name="predict_proba", **extra) -> dict:
+    return {"outputs": [{"name": name, "shape": list(shape), "datatype": datatype, "data": data}], **extra}
+
+
+@pytest.mark.parametrize("payload,message", [
+    (proba([1], (1,), "INT64", name="predict"), r"no 'predict_proba' output tensor \(got \['predict'\]\)"),
+    (proba([1, 0, 0, 0], datatype="INT64"), "predict_proba has datatype 'INT64'; expected one of FP16, FP32, FP64"),
+    (proba([0.5, 0.5, 0, 0], model_version="v-other"), "the service swapped its model mid-run"),
+    (proba([0.5, 0.5, 0]), r"data do not form a numeric tensor of shape \[1, 4\]"),
+    (proba([0.5, 0.4, 0, 0]), "the probabilities of record 0 sum to 0.9, not 1"),
+    ([1, 2], "no 'predict_proba' output tensor"),
+])
+def test_malformed_v2_answers_are_refused(mlserver, payload, message):
+    url, out = mlserver
+    client = V2Target(url, out.name, ["anger", "fear", "joy", "sadness"])
+    client.connect()  # the real metadata; the answers below are what a faulty server might send
+    with pytest.raises(RemoteTargetError, match=message):
+        client._checked_outputs(httpx.Response(200, json=payload), 1)
 
 
 def test_encode_tensor_is_the_json_a_v2_server_expects():

@@ -56,12 +56,16 @@ class V2Target(RemoteTarget):
         if not isinstance(metadata, dict) or metadata.get("name") != self.model_name:
             raise RemoteTargetError(f"{where}: expected the v2 metadata of model {self.model_name!r}; "
                                     f"got {str(metadata)[:120]!r}")
-        versions = [str(v) for v in metadata.get("versions") or []]
-        inputs = metadata.get("inputs") or [{}]
-        self.input_name = str(inputs[0].get("name") or "input-0")
-        self.input_type = str(inputs[0].get("datatype") or "FP32")
-        shape = inputs[0].get("shape") or []
-        self.n_features = int(shape[-1]) if shape and int(shape[-1]) > 0 else None
+        try:
+            versions = [str(v) for v in metadata.get("versions") or []]
+            first = (metadata.get("inputs") or [{}])[0]
+            self.input_name = str(first.get("name") or "input-0")
+            self.input_type = str(first.get("datatype") or "FP32")
+            shape = [int(s) for s in first.get("shape") or []]
+        except (AttributeError, TypeError, ValueError):
+            raise RemoteTargetError(f"{where}: the metadata's versions / inputs are not v2 metadata tensors: "
+                                    f"{str(metadata)[:160]!r}") from None
+        self.n_features = shape[-1] if shape and shape[-1] > 0 else None  # -1: any width
         digest = hashlib.sha256(json.dumps(metadata, sort_keys=True).encode()).hexdigest()[:16]
         self.version = versions[0] if len(versions) == 1 else None
         self.model_id = f"{self.model_name}@{self.version or ','.join(versions)}#{digest}"
