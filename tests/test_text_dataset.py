@@ -144,3 +144,14 @@ def test_text_config_errors(tmp_path):
     with pytest.raises(DataError, match="2 classes \\(fear, joy\\), but dataset.num_classes=3"):
         path.write_text("text,label\n" + "".join(f"post {i},{'joy' if i % 2 else 'fear'}\n" for i in range(20)))
         prepare_file(path, tmp_path, "dataset.num_classes=3")
+
+
+def test_data_info_shows_the_file_as_the_audit_reads_it(tmp_path, shared_data_dir):
+    path = tmp_path / "t.csv"
+    path.write_text("text,label\nhappy day,joy\nhappy day,joy\ndark night,fear\nsame text,fear\nsame text,joy\n")
+    proc = socinf(["data", "info", "dataset=text", f"dataset.path={path}"], cwd=tmp_path, data_dir=shared_data_dir)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in proc.stdout.splitlines()
+            if line.count("│") == 3}
+    assert rows["fear"] == "1" and rows["joy"] == "1" and rows["raw"] == "5"
+    assert rows["duplicates_removed"] == "1" and rows["conflicting_dropped"] == "2"
