@@ -60,8 +60,8 @@ def export(cfg, out_dir: Path, model_name: str) -> dict:
     from socinf_cli.serve import build_served_model
     from socinf_cli.validate import validate
 
+    check_exportable(cfg)  # first: an export-specific refusal beats a generic one
     validate(cfg)
-    check_exportable(cfg)
     threadpool_limits(cfg.threads)
     out_dir.mkdir(parents=True, exist_ok=True)
     served = build_served_model(cfg, out_dir)  # writes membership_split.json and target_report.json

@@ -1,8 +1,9 @@
 """``target=remote``: audit a model reachable only through a prediction API (the paper's BigML column).
 
 With ``target.url`` set, the client talks to a running `socinf serve` (or any
-API speaking its protocol) and reads the membership truth from
-``target.server_dir``, the serving run's directory. With it unset, the run
+API speaking its protocol), or with ``target.protocol=v2`` to a model behind the
+Open Inference Protocol (MLServer serving what `socinf export` wrote), and reads
+the membership truth from ``target.server_dir``, the serving run's directory. With it unset, the run
 starts its own server (``remote_server.spawned_server``). Either way the
 attack sees only ``CountingTarget.predict_proba``; the evaluator gets the
 members from the split the server wrote, never through the API.

@@ -5,7 +5,8 @@ rest in batches of ``target.batch_size`` over one keep-alive connection,
 checks the ``target.max_queries`` budget *before* each batch, retries
 connection errors, timeouts, 429 (honouring ``Retry-After``) and 5xx with
 exponential backoff and jitter, and refuses any answer that is not a
-well-formed probability matrix over the promised classes.
+well-formed probability matrix over the promised classes. ``v2_client.V2Target``
+speaks the Open Inference Protocol on top of the same machinery.
 """
 from __future__ import annotations
 
