@@ -14,6 +14,7 @@ USAGE = """usage: socinf <command> [args]
 commands:
   run [overrides]         one membership-inference audit (Hydra; -m sweeps, --help lists config groups)
   serve [overrides]       train a model on the member split and serve it over HTTP (a stand-in MLaaS API)
+  export DIR [overrides]  train it as serve does and write it for MLServer (Open Inference Protocol, target.protocol=v2)
   data fetch [tweet|weibo|clue|all]   download the corpora from their pinned URLs, SHA-256 checked
   data info [overrides]   where the corpora are, checksums, records per label, duplicates removed
   report PATH             tables and figures for a run dir or a multirun dir
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> None:
             from socinf_cli.tasks import serve_task
 
             _hydra_app(serve_task, "serve", rest)
+        elif command == "export":
+            from socinf_cli.export import export_command
+
+            export_command(rest)
         elif command == "data":
             from socinf_cli.data_cli import data_command
 

@@ -21,8 +21,8 @@ from socinf.attacks.synthesis import SynthesisConfig
 
 @dataclass
 class DatasetConfig:
-    name: str = MISSING  # tweet | weibo | clue | csv
-    num_classes: Optional[int] = None  # required except for csv (read from the table)
+    name: str = MISSING  # tweet | weibo | clue | csv | text
+    num_classes: Optional[int] = None  # required except for csv and text (read from the file)
     n_keywords: Optional[int] = None  # None: the paper's count for this dataset
     keywords_per_class: Optional[List[int]] = None  # overrides the even split of n_keywords
     keyword_method: str = "chi2"  # chi2 | logodds
@@ -34,8 +34,10 @@ class DatasetConfig:
     min_df: int = 3  # a keyword candidate must occur in this many training texts
     member_fraction: float = 0.5  # share of the corpus the target owner trains on
     heldout_fraction: float = 0.5  # share of the rest kept from the attacker (eval non-members)
-    path: Optional[str] = None  # csv only
-    label_column: str = "label"  # csv only
+    path: Optional[str] = None  # csv and text: the user's file
+    label_column: str = "label"  # csv and text
+    text_column: str = "text"  # text only
+    language: Optional[str] = None  # text only: en | zh (the corpora fix their own)
 
 
 @dataclass
@@ -44,6 +46,8 @@ class TargetConfig:
     params: Dict[str, Any] = field(default_factory=dict)
     # remote only: the prediction API and what a query may cost
     url: Optional[str] = None
+    protocol: str = "socinf"  # socinf (`socinf serve`) | v2 (Open Inference Protocol: MLServer, KServe, Triton)
+    model_name: Optional[str] = None  # v2: the model's name on the server (/v2/models/{model_name})
     api_key: Optional[str] = None
     model: str = "mlp"  # what `socinf serve` trains when target.url is unset
     batch_size: int = 256

@@ -29,6 +29,8 @@ def data_command(args: list[str]) -> None:
     for name in corpora:
         if name not in CORPORA:
             raise SocinfError(f"unknown corpus {name!r}; expected one of {', '.join(CORPORA)} or all")
+    if args[0] == "info" and cfg.dataset.name == "text" and not positional:
+        return text_info(cfg)
     if args[0] == "fetch":
         from socinf.data.fetch import fetch
 
@@ -57,12 +59,26 @@ def info(corpora, cfg, root) -> None:
             continue
         corpus_dir = report[0][1].parent
         for k in INFO_VIEWS[name]:
-            corpus = load_corpus(name, k, corpus_dir, None, 0)
-            counts = Table(title=f"{name}({k}): {len(corpus)} records after deduplication")
-            counts.add_column("label")
-            counts.add_column("records", justify="right")
-            for label, n in corpus.counts().items():
-                counts.add_row(label, str(n))
-            for key, n in corpus.dedup.items():
-                counts.add_row(f"[dim]{key}[/]", str(n))
-            console.print(counts)
+            console.print(counts_table(f"{name}({k})", load_corpus(name, k, corpus_dir, None, 0)))
+
+
+def counts_table(title: str, corpus) -> Table:
+    counts = Table(title=f"{title}: {len(corpus)} records after deduplication")
+    counts.add_column("label")
+    counts.add_column("records", justify="right")
+    for label, n in corpus.counts().items():
+        counts.add_row(label, str(n))
+    for key, n in corpus.dedup.items():
+        counts.add_row(f"[dim]{key}[/]", str(n))
+    return counts
+
+
+def text_info(cfg) -> None:
+    """``socinf data info dataset=text dataset.path=...``: the user's file as the audit will read it."""
+    from socinf.data.loaders import load_text_corpus
+
+    ds = cfg.dataset
+    if not ds.path:
+        raise SocinfError("dataset.path=null: socinf data info dataset=text needs dataset.path=/path/to/texts.csv")
+    corpus = load_text_corpus(ds.path, ds.text_column, ds.label_column, ds.language)
+    Console().print(counts_table(f"{ds.path} ({ds.language})", corpus))

@@ -1,8 +1,9 @@
 """``target=remote``: audit a model reachable only through a prediction API (the paper's BigML column).
 
 With ``target.url`` set, the client talks to a running `socinf serve` (or any
-API speaking its protocol) and reads the membership truth from
-``target.server_dir``, the serving run's directory. With it unset, the run
+API speaking its protocol), or with ``target.protocol=v2`` to a model behind the
+Open Inference Protocol (MLServer serving what `socinf export` wrote), and reads
+the membership truth from ``target.server_dir``, the serving run's directory. With it unset, the run
 starts its own server (``remote_server.spawned_server``). Either way the
 attack sees only ``CountingTarget.predict_proba``; the evaluator gets the
 members from the split the server wrote, never through the API.
@@ -95,6 +96,26 @@ def check_client_config(t) -> None:
         raise ConfigError(f"target.url={t.url}: expected http://host:port or https://host:port")
 
 
+def _client(t, url: str, api_key, prepared, cache, endpoint: str, seed: int) -> RemoteTarget:
+    """The HTTP client for ``target.protocol``: socinf's own API, or the Open Inference Protocol (v2)."""
+    common = dict(batch_size=t.batch_size, timeout_s=t.timeout_s, max_retries=t.max_retries, backoff_s=t.backoff_s,
+                  max_queries=t.max_queries, cache=cache, seed=seed)
+    if t.protocol == "v2":
+        from socinf.targets.v2_client import V2Target
+
+        return V2Target(url, t.model_name, prepared.class_names, api_key,
+                        cache_endpoint=f"{endpoint}/v2/models/{t.model_name}", **common)
+    return RemoteTarget(url, api_key, cache_endpoint=endpoint, **common)
+
+
+def _check_inputs(protocol: str, client: RemoteTarget, schema: dict, prepared) -> None:
+    if protocol == "socinf":
+        _check_schema(schema, prepared, client.url)
+    elif client.n_features not in (None, prepared.X.shape[1]):
+        raise RemoteTargetError(f"GET {client.url}{client.path}: the model takes {client.n_features} input features; "
+                                f"this run's dataset has {prepared.X.shape[1]}; serve and audit the same dataset config")
+
+
 @contextmanager
 def open_remote_target(cfg, prepared, key: str) -> Iterator:
     from socinf_cli.paths import data_root, original_cwd
@@ -116,15 +137,14 @@ def open_remote_target(cfg, prepared, key: str) -> Iterator:
         splits, saved = server_splits(server_dir, cfg, prepared)
         cache_path = data_root(cfg) / "cache" / "queries.sqlite" if t.query_cache else None
         cache = stack.enter_context(QueryCache(cache_path)) if cache_path else None
-        client = RemoteTarget(url, api_key, batch_size=t.batch_size, timeout_s=t.timeout_s, max_retries=t.max_retries,
-                              backoff_s=t.backoff_s, max_queries=t.max_queries, cache=cache, cache_endpoint=endpoint,
-                              seed=cfg.seed)
+        client = _client(t, url, api_key, prepared, cache, endpoint, cfg.seed)
         stack.callback(client.close)
         schema = client.connect()
-        _check_schema(schema, prepared, client.url)
-        if saved.get("model_id") != client.model_id:
+        _check_inputs(t.protocol, client, schema, prepared)
+        if saved.get("model_id") != client.owner_model_id:
             raise ConfigError(f"target.server_dir={server_dir} belongs to model {saved.get('model_id')}, but {url} "
-                              f"serves model {client.model_id}; point target.server_dir at that server's run dir")
+                              f"serves model {client.owner_model_id}; point target.server_dir at that server's run dir "
+                              f"({'the dir `socinf export` wrote' if t.protocol == 'v2' else 'its `socinf serve` run dir'})")
         served = _read_json(server_dir / REPORT_FILE, "the target's accuracy report")
         report = {**served, "name": "remote", "served_model": served.get("name"), "endpoint": client.url,
                   "server_dir": str(server_dir)}

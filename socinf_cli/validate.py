@@ -14,6 +14,7 @@ from socinf.data.loaders import CORPORA, WEIBO_DOMAINS
 from socinf.data.splits import NONMEMBER_POOLS, SPLIT_RULES
 from socinf.errors import ConfigError
 from socinf.owner.models import LOCAL_MODELS
+from socinf.targets.v2_client import PROTOCOLS
 from socinf_cli.methods import METHODS, build_method
 
 # Every choice list lives beside the code that implements it; this table only names the config keys.
@@ -32,6 +33,7 @@ CHOICES = {
     "serve.model": LOCAL_MODELS,
     "method.reference_model": REFERENCE_MODELS,
     "method.reference_data": REFERENCE_DATA,
+    "target.protocol": PROTOCOLS,
 }
 
 POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.max_proposals", "mimic.depth",
@@ -69,9 +71,15 @@ def validate(cfg) -> None:
     ds = cfg.dataset
     if ds.ngram_max < ds.ngram_min:
         raise ConfigError(f"dataset.ngram_max={ds.ngram_max}: must be >= dataset.ngram_min={ds.ngram_min}")
-    if ds.name == "csv":
+    if ds.name in ("csv", "text"):
         if not ds.path:
-            raise ConfigError("dataset.path=null: dataset=csv needs dataset.path=/path/to/table.csv")
+            example = "table.csv" if ds.name == "csv" else "texts.csv (or .tsv, .jsonl)"
+            raise ConfigError(f"dataset.path=null: dataset={ds.name} needs dataset.path=/path/to/{example}")
+        if ds.name == "text":
+            from socinf.data.loaders import LANGUAGES
+
+            if ds.language not in LANGUAGES:
+                raise ConfigError(f"dataset.language={ds.language!r}: expected one of {', '.join(LANGUAGES)}")
     else:
         from socinf.data.loaders import check_num_classes
 
@@ -79,6 +87,12 @@ def validate(cfg) -> None:
     from socinf.owner.defenses import check_defense
 
     check_defense(cfg.defense, cfg.target.model if cfg.target.name == "remote" else cfg.target.name)
+    t = cfg.target
+    if t.name == "remote" and t.protocol == "v2":
+        for key in ("url", "model_name", "server_dir"):
+            if not t[key]:
+                raise ConfigError(f"target.{key}=null: target.protocol=v2 needs target.url, target.model_name and "
+                                  "target.server_dir (the dir `socinf export` wrote: the membership truth)")
     if ds.split == "official" and ds.name != "tweet":
         raise ConfigError(f"dataset.split=official: only tweet (EmoInt) has an official split, not {ds.name}")
 

@@ -110,7 +110,7 @@ def test_wrong_checksum_is_one_line_naming_file_hash_and_fixes(tmp_path, shared_
 def test_help_lists_config_groups_and_cfg_job_prints_config(tmp_path, shared_data_dir):
     proc = socinf(["run", "--help"], cwd=tmp_path, data_dir=shared_data_dir)
     assert proc.returncode == 0
-    for group in ("dataset: clue, csv, tweet, weibo", "target:", "synthesis: format, population, statistics",
+    for group in ("dataset: clue, csv, text, tweet, weibo", "target:", "synthesis: format, population, statistics",
                   "attack: knn, nn, svm, xgboost", "defense:", "mimic: gan"):
         assert group in proc.stdout, group
     proc = socinf(["run", "--cfg", "job", "dataset=weibo"], cwd=tmp_path, data_dir=shared_data_dir)

@@ -20,7 +20,8 @@ from socinf.errors import DataError, SocinfError
 SUPPORTED_CLASSES = {"tweet": (2, 4), "weibo": (3, 5), "clue": (7,)}
 SPLITS = ("train", "dev", "test")  # rank order: a duplicate keeps its earliest split
 WEIBO_DOMAINS = ("all", "usual", "virus")
-CORPORA = (*SUPPORTED_CLASSES, "csv")  # dataset.name: the pinned corpora and a user's own table
+CORPORA = (*SUPPORTED_CLASSES, "text", "csv")  # dataset.name: the pinned corpora, a user's own texts or table
+LANGUAGES = ("en", "zh")  # dataset=text: en word tokens or zh character n-grams (features.KeywordFeaturizer)
 CLUE_CLASSES = ["anger", "disgust", "fear", "happiness", "like", "sadness", "surprise"]
 
 # (corpus, num_classes) -> (class names, raw label -> class name or None = not in this scheme)
@@ -184,6 +185,7 @@ def cap_per_class(corpus: Corpus, per_class: int | None, seed: int) -> Corpus:
 def check_num_classes(name: str, num_classes: int) -> None:
     if name not in SUPPORTED_CLASSES:
         raise SocinfError(f"dataset.name={name!r}: expected one of {', '.join(CORPORA)}")
+        raise SocinfError(f"dataset.name={name!r}: known corpora are {', '.join(SUPPORTED_CLASSES)}, text and csv")
     offered = SUPPORTED_CLASSES[name]
     if num_classes not in offered:
         raise SocinfError(f"dataset.num_classes={num_classes}: {name} offers "
@@ -242,3 +244,36 @@ def load_csv_corpus(path: str | Path, label_column: str, id_column: str | None =
         language="tabular", features=feats.to_numpy(dtype=np.float32), feature_names=[str(c) for c in feats.columns],
         dedup={"raw": len(df), "duplicates_removed": 0, "conflicting_dropped": 0, "empty_dropped": 0},
     )
+
+
+def _class_order(labels: set[str]) -> list[str]:
+    """Sorted class names; integer labels in numeric order (2 before 10)."""
+    if all(label.lstrip("-").isdigit() for label in labels):
+        return sorted(labels, key=int)
+    return sorted(labels)
+
+
+def load_text_corpus(path: str | Path, text_column: str = "text", label_column: str = "label",
+                     language: str = "en", per_class: int | None = None, seed: int = 0) -> Corpus:
+    """A user's labelled texts (CSV, TSV or JSON Lines), deduplicated as the paper's corpora are.
+
+    Duplicate texts collapse to one record, texts seen with two labels are dropped (``_dedup``), texts are
+    sorted, classes are the sorted distinct labels, and ``per_class`` caps each class as for the corpora.
+    """
+    from socinf.data.text_files import read_labelled_texts
+
+    if language not in LANGUAGES:
+        raise SocinfError(f"dataset.language={language!r}: expected one of {', '.join(LANGUAGES)}")
+    rows = read_labelled_texts(path, text_column, label_column)
+    labels = {label for _, _, label in rows}
+    kept, counts = _dedup([(text, label, 0) for _, text, label in rows], {c: c for c in labels}, str(path))
+    class_names = _class_order({label for label, _ in kept.values()})
+    if len(class_names) < 2:
+        raise DataError(f"{path}: label column {label_column!r} has {len(class_names)} class(es) "
+                        f"({', '.join(class_names) or 'none'}) after deduplication; membership inference against a "
+                        "classifier needs at least two classes")
+    texts = sorted(kept)
+    index = {c: i for i, c in enumerate(class_names)}
+    corpus = Corpus(name="text", texts=texts, labels=np.array([index[kept[t][0]] for t in texts], dtype=np.int64),
+                    class_names=class_names, language=language, dedup=counts)
+    return cap_per_class(corpus, per_class, seed)

@@ -10,8 +10,10 @@ from omegaconf import OmegaConf
 from socinf.cache import StageCache, content_key
 from socinf.data.features import KeywordFeaturizer, keywords_per_class
 from socinf.data.splits import Splits, make_splits
+from socinf.errors import ConfigError, DataError
 
-DISPLAY_NAMES = {"tweet": "Tweet", "weibo": "Weibo", "clue": "CLUE", "csv": "CSV"}
+DISPLAY_NAMES = {"tweet": "Tweet", "weibo": "Weibo", "clue": "CLUE", "csv": "CSV", "text": "Text"}
+USER_FILES = ("csv", "text")  # datasets read from the user's own file (dataset.path), not a pinned corpus
 
 
 def dataset_label(name: str, num_classes) -> str:
@@ -41,25 +43,56 @@ def data_key(cfg) -> str:
 
 
 def _source(cfg, data_root: Path) -> Path:
-    """The verified corpus folder (every file's SHA-256 checked) or the user's CSV file."""
+    """The verified corpus folder (every file's SHA-256 checked) or the user's own file."""
     from socinf.data.fetch import resolve_corpus_dir
 
     ds = cfg.dataset
-    if ds.name == "csv":
+    if ds.name in USER_FILES:
         return Path(ds.path)
     return resolve_corpus_dir(ds.name, cfg.data.dir, data_root)
 
 
-def _prepare(cfg, source: Path) -> PreparedData:
-    from socinf.data.loaders import load_corpus, load_csv_corpus
+def _load(cfg, source: Path):
+    from socinf.data.loaders import load_corpus, load_csv_corpus, load_text_corpus
 
     ds = cfg.dataset
     if ds.name == "csv":
-        corpus = load_csv_corpus(source, ds.label_column)
+        return load_csv_corpus(source, ds.label_column)
+    if ds.name == "text":
+        corpus = load_text_corpus(source, ds.text_column, ds.label_column, ds.language, ds.per_class, cfg.seed)
+        if ds.num_classes is not None and ds.num_classes != len(corpus.class_names):
+            raise DataError(f"{source}: {len(corpus.class_names)} classes ({', '.join(corpus.class_names)}), but "
+                            f"dataset.num_classes={ds.num_classes}; leave it null to take the file's classes")
+        return corpus
+    return load_corpus(ds.name, ds.num_classes, source, ds.per_class, cfg.seed, domain=ds.domain)
+
+
+def _splits_of_file(corpus, cfg, source: Path) -> Splits:
+    """Splits of a user's file; too few records is a fault of the file, named as such."""
+    ds = cfg.dataset
+    try:
+        splits = make_splits(corpus, ds.split, ds.member_fraction, ds.heldout_fraction,
+                             cfg.eval.size, cfg.eval.nonmembers, cfg.seed)
+    except ConfigError as exc:
+        raise DataError(f"{source}: {len(corpus)} distinct labelled records after deduplication, too few for the "
+                        f"splits ({exc}); give more records or lower eval.size") from None
+    for part in ("members", "heldout", "attacker"):
+        present = set(corpus.labels[getattr(splits, part)].tolist())
+        for c, name in enumerate(corpus.class_names):
+            if c not in present:
+                raise DataError(f"{source}: class {name!r} has {int((corpus.labels == c).sum())} distinct records "
+                                f"after deduplication, none left for the {part} split; expected at least 4 per class")
+    return splits
+
+
+def _prepare(cfg, source: Path) -> PreparedData:
+    ds = cfg.dataset
+    corpus = _load(cfg, source)
+    if ds.name in USER_FILES:
+        splits = _splits_of_file(corpus, cfg, source)
     else:
-        corpus = load_corpus(ds.name, ds.num_classes, source, ds.per_class, cfg.seed, domain=ds.domain)
-    splits = make_splits(corpus, ds.split, ds.member_fraction, ds.heldout_fraction,
-                         cfg.eval.size, cfg.eval.nonmembers, cfg.seed)
+        splits = make_splits(corpus, ds.split, ds.member_fraction, ds.heldout_fraction,
+                             cfg.eval.size, cfg.eval.nonmembers, cfg.seed)
     info = {"records": len(corpus), "per_class": corpus.counts(), "dedup": corpus.dedup}
     if corpus.features is not None:  # a user's table: features are given
         X, names = np.asarray(corpus.features, dtype=np.float32), list(corpus.feature_names or [])
@@ -78,7 +111,7 @@ def _prepare(cfg, source: Path) -> PreparedData:
 def prepare_data(cfg, data_root: Path, cache: StageCache) -> tuple[PreparedData, str, bool]:
     source = _source(cfg, data_root)  # verified on every run, cache or not
     stamp = None
-    if cfg.dataset.name == "csv" and source.exists():  # a user's file may change under the same path
+    if cfg.dataset.name in USER_FILES and source.exists():  # a user's file may change under the same path
         stamp = (source.stat().st_size, source.stat().st_mtime_ns)
     key = content_key(data_key(cfg), stamp)
     prepared, hit = cache.get_or_compute("data", key, lambda: _prepare(cfg, source))

@@ -5,7 +5,8 @@ rest in batches of ``target.batch_size`` over one keep-alive connection,
 checks the ``target.max_queries`` budget *before* each batch, retries
 connection errors, timeouts, 429 (honouring ``Retry-After``) and 5xx with
 exponential backoff and jitter, and refuses any answer that is not a
-well-formed probability matrix over the promised classes.
+well-formed probability matrix over the promised classes. ``v2_client.V2Target``
+speaks the Open Inference Protocol on top of the same machinery.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class RemoteTarget:
                  max_retries: int = 6, backoff_s: float = 0.2, max_queries: int | None = None, cache: QueryCache | None = None,
                  cache_endpoint: str | None = None, seed: int = 0):
         self.url = url.rstrip("/")
-        headers = {"X-API-Key": api_key} if api_key else {}
+        headers = self._auth_headers(api_key) if api_key else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout_s,
                                   limits=httpx.Limits(max_keepalive_connections=1, keepalive_expiry=30))
         self.batch_size, self.timeout_s, self.max_retries, self.backoff_s = batch_size, timeout_s, max_retries, backoff_s
@@ -60,6 +61,10 @@ class RemoteTarget:
         self.retries = 0
         self.schema: dict = {}
         self.spent_by_stage: Callable[[], str] | None = None  # for the budget message
+
+    @staticmethod
+    def _auth_headers(api_key: str) -> dict:
+        return {"X-API-Key": api_key}
 
     # ------------------------------------------------------------------ connection and schema
     def connect(self) -> dict:
@@ -74,6 +79,7 @@ class RemoteTarget:
             raise RemoteTargetError(f"{where}: expected a JSON schema with model_id, features and classes; "
                                     f"got {response.text[:120]!r}") from None
         self.schema, self.n_features = schema, n_features
+        self.owner_model_id = self.model_id  # the id `socinf serve` wrote to its membership_split.json
         self.batch_size = min(self.batch_size, int(schema.get("max_batch") or self.batch_size))
         output = schema.get("output") or {}  # a coarsening API (top-k, rounding) publishes how far rows may drift
         self._row_sums = (float(output.get("row_sum_min", 1.0)) - SUM_TOLERANCE,
@@ -117,10 +123,7 @@ class RemoteTarget:
 
     def _checked_probabilities(self, response: httpx.Response, n: int) -> np.ndarray:
         where = f"POST {self.url}/v1/predict"
-        try:
-            payload = response.json()
-        except ValueError:
-            raise RemoteTargetError(f"{where}: the response is not valid JSON: {response.text[:80]!r}") from None
+        payload = self._json(response, where)
         if not isinstance(payload, dict) or not {"probabilities", "classes", "model_id"} <= payload.keys():
             raise RemoteTargetError(f"{where}: expected a JSON object with probabilities, classes and model_id; "
                                     f"got {str(payload)[:80]!r}")
@@ -134,6 +137,17 @@ class RemoteTarget:
             probs = np.asarray(payload["probabilities"], dtype=np.float64)
         except (ValueError, TypeError):
             raise RemoteTargetError(f"{where}: probabilities are not a numeric matrix") from None
+        return self._checked_matrix(probs, n, where)
+
+    @staticmethod
+    def _json(response: httpx.Response, where: str):
+        try:
+            return response.json()
+        except ValueError:
+            raise RemoteTargetError(f"{where}: the response is not valid JSON: {response.text[:80]!r}") from None
+
+    def _checked_matrix(self, probs: np.ndarray, n: int, where: str) -> np.ndarray:
+        """``probs`` if it is an ``n`` x classes matrix of probabilities whose rows sum as promised."""
         expected = (n, len(self.classes))
         if probs.shape != expected:
             raise RemoteTargetError(f"{where}: probabilities have shape {list(probs.shape)}; expected "
