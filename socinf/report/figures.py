@@ -1,4 +1,8 @@
-"""Plot helpers (matplotlib, Agg): ECDF panels, grouped bars, log-log ROC. Each returns the PNG path."""
+"""Plot helpers (matplotlib, Agg): ECDF panels, grouped bars, log-log ROC. Each returns the file's path.
+
+Figures are PNG by default; ``set_format("pdf")`` (``socinf report --format pdf``) makes every figure of the
+report a vector PDF (the suffix of the path a section asks for is replaced).
+"""
 from __future__ import annotations
 
 import io
@@ -13,6 +17,8 @@ from sklearn.metrics import roc_curve  # noqa: E402
 
 from socinf.io import atomic_write_bytes  # noqa: E402
 
+FORMATS = ("png", "pdf")
+_format = {"value": "png"}
 PANELS = (("accuracy", "(a) attack accuracy"), ("precision", "(b) attack precision"), ("recall", "(c) attack recall"))
 
 
@@ -21,9 +27,20 @@ def slug(label: str) -> str:
     return "".join(c for c in label if c.isalnum()).lower()
 
 
+def set_format(fmt: str) -> None:
+    """The file format of every figure saved from now on: png or pdf."""
+    if fmt not in FORMATS:
+        from socinf.errors import ConfigError
+
+        raise ConfigError(f"report: --format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    _format["value"] = fmt
+
+
 def save(fig, path: Path) -> Path:
+    fmt = _format["value"]
+    path = Path(path).with_suffix(f".{fmt}")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    fig.savefig(buffer, format=fmt, dpi=120, bbox_inches="tight")
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
     return path

@@ -22,6 +22,8 @@ PAPER_TARGETS = ("remote", "logistic", "xgboost")  # the paper's BigML, Logistic
 TARGET_TITLES = {"remote": "remote (paper: BigML)", "logistic": "logistic", "xgboost": "xgboost"}
 PAPER_METRICS = ("accuracy", "precision", "recall")
 LOWFPR_METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")
+ATTACK_METRICS = (*PAPER_METRICS, "f1", *LOWFPR_METRICS, "fpr_realised_at_1pct", "fpr_realised_at_0.1pct", "advantage")
+STRONGEST = ("method", "auc", "tpr_at_1pct_fpr", "fpr_realised_at_1pct", "tpr_at_0.1pct_fpr", "fpr_realised_at_0.1pct")
 CELL = ["protocol", "dataset", "target"]
 PAPER_SOURCE = "SocInf, IEEE TCSS 2019, doi:10.1109/TCSS.2019.2916086, Table II"
 
@@ -60,11 +62,37 @@ def _cell_of(cfg: dict) -> dict:
             "defense": cfg.get("defense", {}).get("name", "none"), "seed": cfg.get("seed")}
 
 
+def parse_overrides(overrides: list[str]) -> dict[str, str]:
+    """A job's command-line overrides as {key: value}: ``+experiment/cell=tweet2`` -> {"experiment/cell": "tweet2"}."""
+    parsed = {}
+    for item in overrides:
+        key, sep, value = str(item).partition("=")
+        key = key.lstrip("+~")
+        if sep and not key.startswith("hydra."):
+            parsed[key] = value
+    return parsed
+
+
+def varying_overrides(frame: pd.DataFrame) -> list[str]:
+    """The override keys whose value differs between the sweep's jobs (absent counts as a value), in order."""
+    keys = list(dict.fromkeys(k for o in frame.overrides for k in o)) if len(frame) else []
+    return [k for k in keys if len({o.get(k) for o in frame.overrides}) > 1]
+
+
+def _strongest(run: dict) -> dict:
+    best = (run.get("strongest") or {}).get("by_auc") or {}
+    row = {f"strongest_{k}": best.get(k) for k in STRONGEST}
+    low, high = best.get("auc_ci95") or (None, None)
+    return {**row, "strongest_auc_ci95_low": low, "strongest_auc_ci95_high": high}
+
+
 def _complete_row(run: dict) -> dict:
     cfg = run.get("config", {})
     row = {**_cell_of(cfg), "protocol": run["protocol"]["name"], "dataset": run["dataset"]["label"],
            "status": "complete", "run_dir": run["run_dir"], "error": ""}
-    row.update({k: run["attack"].get(k) for k in PAPER_METRICS + LOWFPR_METRICS})
+    row.update({k: run["attack"].get(k) for k in ATTACK_METRICS})
+    row.update(_strongest(run))
+    row["target_train_accuracy"] = run.get("target", {}).get("train_accuracy")
     row["collision_ceiling"] = run.get("collision", {}).get("ceiling_accuracy")
     row["overfitting_gap"] = run.get("target", {}).get("overfitting_gap")
     row["target_test_accuracy"] = run.get("target", {}).get("test_accuracy")
@@ -78,9 +106,19 @@ def runs_frame(runs: SweepRuns) -> pd.DataFrame:
     for f in runs.failed:
         rows.append({**_cell_of(_job_config(f["run_dir"])), "status": "failed", "run_dir": f["run_dir"],
                      "error": f["error"], "baselines": {}})
+    for row, job in zip(rows, [*runs.complete, *runs.failed]):
+        row["overrides"] = parse_overrides(job.get("overrides") or [])
     columns = CELL + ["method", "attack_model", "defense", "seed", "status", "run_dir", "error", "baselines",
-                      *PAPER_METRICS, *LOWFPR_METRICS, "collision_ceiling", "overfitting_gap", "target_test_accuracy"]
-    return pd.DataFrame(rows).reindex(columns=columns)  # every column, even when no job completed
+                      "overrides", *ATTACK_METRICS, *(f"strongest_{k}" for k in STRONGEST),
+                      "strongest_auc_ci95_low", "strongest_auc_ci95_high", "collision_ceiling",
+                      "target_train_accuracy", "target_test_accuracy", "overfitting_gap"]
+    frame = pd.DataFrame(rows).reindex(columns=columns)  # every column, even when no job completed
+    return frame.sort_values("run_dir", key=lambda s: s.map(_job_order)).reset_index(drop=True)
+
+
+def _job_order(run_dir: str) -> tuple:
+    """Hydra job dirs in job order (2 before 10), whatever the file system listed first."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in Path(run_dir).parts)
 
 
 def socinf_paper_runs(frame: pd.DataFrame) -> pd.DataFrame:

@@ -13,6 +13,7 @@ module and append its dotted name to ``SECTIONS``; it runs in this order, after 
 from __future__ import annotations
 
 SECTIONS: list[str] = [
+    "socinf.report.jobs",  # runs.csv (one row per job, any sweep); prints the sweep's compact table
     "socinf.report.table2",  # table2.{md,csv,tex}, table2_lowfpr.{md,csv,tex}; prints Table II
     "socinf.report.ecdf",  # fig5_<protocol>.png, fig6_<protocol>.png
     "socinf.report.compare",  # compare_methods.{md,csv}, fig8/9/10_<metric>_<protocol>.png
