@@ -93,6 +93,9 @@ def _complete_row(run: dict) -> dict:
     row.update({k: run["attack"].get(k) for k in ATTACK_METRICS})
     row.update(_strongest(run))
     row["target_train_accuracy"] = run.get("target", {}).get("train_accuracy")
+    splits = run.get("dataset", {}).get("splits", {})
+    members, nonmembers = splits.get("eval_members"), splits.get("eval_nonmembers")
+    row["eval_member_share"] = members / (members + nonmembers) if members and nonmembers else None
     row["collision_ceiling"] = run.get("collision", {}).get("ceiling_accuracy")
     row["overfitting_gap"] = run.get("target", {}).get("overfitting_gap")
     row["target_test_accuracy"] = run.get("target", {}).get("test_accuracy")
@@ -111,7 +114,7 @@ def runs_frame(runs: SweepRuns) -> pd.DataFrame:
     columns = CELL + ["method", "attack_model", "defense", "seed", "status", "run_dir", "error", "baselines",
                       "overrides", *ATTACK_METRICS, *(f"strongest_{k}" for k in STRONGEST),
                       "strongest_auc_ci95_low", "strongest_auc_ci95_high", "collision_ceiling",
-                      "target_train_accuracy", "target_test_accuracy", "overfitting_gap"]
+                      "target_train_accuracy", "target_test_accuracy", "overfitting_gap", "eval_member_share"]
     frame = pd.DataFrame(rows).reindex(columns=columns)  # every column, even when no job completed
     return frame.sort_values("run_dir", key=lambda s: s.map(_job_order)).reset_index(drop=True)
 
