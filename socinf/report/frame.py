@@ -1,4 +1,4 @@
-"""A sweep as tables: one row per job (complete or failed), the paper's Table II, the expected grid.
+"""A sweep as a table: one row per job (complete or failed), and the paper's published Table II.
 
 Every row carries the cell it belongs to — protocol, dataset label ("Tweet(4)"),
 target, method, attack model, defense, seed — so a failed job still lands in
@@ -129,22 +129,11 @@ def socinf_paper_runs(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame.method == "socinf") & (frame.attack_model == "xgboost") & (frame.defense == "none")]
 
 
-def table_rows(frame: pd.DataFrame) -> list[str]:
-    """The paper's four rows, then any other dataset the sweep ran."""
-    extra = sorted(set(frame.dataset) - set(PAPER_ROWS)) if len(frame) else []
-    return list(PAPER_ROWS) + [d for d in extra if d]
-
-
 def mean_std(values: pd.Series) -> tuple[float, float, int]:
     values = values.dropna().astype(float)
     if values.empty:
         return float("nan"), float("nan"), 0
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0, int(len(values))
-
-
-def protocols(frame: pd.DataFrame) -> list[str]:
-    found = set(frame.protocol) if len(frame) else set()
-    return [p for p in ("honest", "paper") if p in found] or ["honest"]
 
 
 def markdown_table(table: pd.DataFrame) -> str:

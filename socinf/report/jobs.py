@@ -73,21 +73,22 @@ def print_summary(table: pd.DataFrame, keys: list[str], console, title: str) -> 
     if len(protocols) > 1 and "protocol" not in keys:
         keys = [*keys, "protocol"]
     title += f" (protocol {protocols[0]})" if len(protocols) == 1 else ""
-    out = Table(title=title, caption="mean over complete jobs; strongest: highest AUC of any attack in a job")
+    out = Table(title=title, caption="done/jobs: complete jobs of the group; mean over complete jobs; "
+                                     "strongest: the highest AUC of any attack in a job")
     for name in keys:
         out.add_column(name, no_wrap=True)
-    for name in ("jobs", "failed", "acc", "AUC", "TPR@1%", "strongest"):
+    for name in ("done/jobs", "acc", "AUC", "TPR@1%", "strongest"):
         out.add_column(name, justify="left" if name == "strongest" else "right")
     for values, part in table.groupby(keys, sort=False, dropna=False):
         done = part[part.status == "complete"]
         mean = (lambda c: f"{done[c].astype(float).mean():.3f}" if len(done) else "—")
         aucs = done.strongest_auc.astype(float)
         strongest = "—" if aucs.isna().all() else \
-            f"{done.strongest_method[aucs.idxmax()]} ({aucs.max():.3f})"
+            f"{done.strongest_method[aucs.idxmax()]} {aucs.max():.3f}"
         failed = int((part.status != "complete").sum())
         values = values if isinstance(values, tuple) else (values,)
-        out.add_row(*[str(v) for v in values], str(len(part)),
-                    f"[red]{failed}[/red]" if failed else "0", mean("accuracy"), mean("auc"),
+        done_text = f"{len(done)}/{len(part)}"
+        out.add_row(*[str(v) for v in values], f"[red]{done_text}[/red]" if failed else done_text, mean("accuracy"), mean("auc"),
                     mean("tpr_at_1pct_fpr"), strongest)
     console.print(out)
 

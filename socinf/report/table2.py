@@ -110,8 +110,7 @@ def _versions(long: pd.DataFrame, protocol: str, with_paper: bool):
 
 
 def _write_table(long: pd.DataFrame, out_dir: Path, stem: str, title: str, with_paper: bool) -> list[Path]:
-    md, tex = [f"# {title}", "", "Blank: a cell this sweep did not run; missing: every job of the cell failed "
-               "(see missing.md).", ""], [f"% {title}; paper values: {PAPER_SOURCE}"]
+    md, tex = [f"# {title}", "", tables.legend(long.n_seeds, long.jobs), ""], [f"% {title}; paper values: {PAPER_SOURCE}"]
     for protocol in dict.fromkeys(long.protocol):
         for i, (caption, table) in enumerate(_versions(long, protocol, with_paper)):
             md += [f"## {caption}", "", tables.markdown(table, "data"), ""]

@@ -39,6 +39,14 @@ def seeds_note(counts) -> str:
     return f"mean ± std over {counts[0]}–{counts[-1]} seeds per cell ; one seed: the value alone; n_seeds in the CSV"
 
 
+def legend(n_seeds, jobs) -> str:
+    """What a blank cell means, and "missing" when some cell's jobs all failed (said only then)."""
+    text = "Blank: a cell or method this sweep did not run."
+    if any(j and not n for n, j in zip(n_seeds, jobs)):
+        text += f" {MISSING}: every job of this sweep for it failed (see missing.md)."
+    return text
+
+
 def grouped(rows: list[str], groups: list[str], subs: list[str], text) -> pd.DataFrame:
     """A two-level table with ``text(row, group, sub)`` in each cell."""
     columns = pd.MultiIndex.from_tuples([(g, s) for g in groups for s in subs])
