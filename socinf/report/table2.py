@@ -95,7 +95,10 @@ def _paper(r) -> str:
 
 
 def _diff(r) -> str:
-    return tables.value_text(r["diff"], 0.0, min(r["n_seeds"], 1), r["jobs"], signed=True) if not pd.isna(r["paper"]) else "—"
+    """Our mean minus the paper's value (no ±: the paper gives no spread)."""
+    if pd.isna(r["paper"]):
+        return "—"
+    return tables.value_text(r["diff"], 0.0, min(r["n_seeds"], 1), r["jobs"], signed=True)
 
 
 def _versions(long: pd.DataFrame, protocol: str, with_paper: bool):
