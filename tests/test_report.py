@@ -69,8 +69,8 @@ def test_a_users_own_sweep_gets_runs_csv_and_no_missing_anywhere(user_sweep):
         assert float(row["strongest_auc"]) >= max(float(row["auc"]), float(row["loss_auc"]))
     assert "dataset.name" not in table[0] and "eval.size" not in table[0]  # not varying: no column
     # the terminal table groups by what varies
-    assert "grouped by target, attack" in done.stdout
-    assert sum(1 for line in done.stdout.splitlines() if re.search(r"(logistic|xgboost) +│ (svm|nn) ", line)) == 4
+    assert "grouped by target, attack_model" in done.stdout
+    assert sum(1 for line in done.stdout.splitlines() if re.search(r"(logistic|xgboost) +(svm|nn) +1/1 ", line)) == 4
     assert "missing" not in done.stdout.lower() and "Table II" not in done.stdout
     report_dir = out / "report"
     assert rows(report_dir / "missing.csv") == []

@@ -104,7 +104,7 @@ def _roc_panel(ax, curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str)
 def roc_grid(panels: dict[tuple[str, str], dict], rows: list[str], cols: list[str], title: str, path: Path) -> Path:
     """Log-log ROC small multiples: one panel per (row, col) cell, e.g. dataset x target."""
     fig, axes = plt.subplots(len(rows), len(cols), figsize=(3.9 * len(cols), 3.6 * len(rows)), squeeze=False,
-                             sharex=False, sharey=False)
+                             layout="constrained")
     for i, row in enumerate(rows):
         for j, col in enumerate(cols):
             ax = axes[i][j]
@@ -119,5 +119,4 @@ def roc_grid(panels: dict[tuple[str, str], dict], rows: list[str], cols: list[st
             if i == len(rows) - 1:
                 ax.set_xlabel("false positive rate")
     fig.suptitle(title)
-    fig.tight_layout()
     return save(fig, path)

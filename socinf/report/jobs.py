@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from rich import box
 from rich.table import Table
 
 from socinf.io import atomic_write_text
@@ -62,29 +63,36 @@ def tidy_frame(runs, frame: pd.DataFrame | None = None) -> pd.DataFrame:
     return table
 
 
-def group_keys(table: pd.DataFrame, varying: list[str]) -> list[str]:
-    """What to group the terminal table by: the varying overrides except the seed, else the cell."""
-    keys = [k for k in varying if k not in ("seed", "seed (override)")]
-    return keys or [k for k in ("dataset", "target", "method") if k in table]
+CELL_COLUMNS = ("protocol", "dataset", "target", "method", "attack_model", "defense")
+
+
+def group_keys(table: pd.DataFrame, overrides: list[str]) -> list[str]:
+    """What the terminal table groups by: the cell columns that vary, then each varying override (seed aside)
+    that splits the jobs further (``experiment/cell=tweet2`` adds nothing once ``dataset`` is a key)."""
+    keys = [c for c in CELL_COLUMNS if table[c].astype(str).nunique() > 1]
+    for key in overrides:
+        if key not in keys and "seed" not in key and key in table:
+            groups = table.groupby(keys, dropna=False).ngroups if keys else 1
+            if table.groupby([*keys, key], dropna=False).ngroups > groups:
+                keys.append(key)
+    return keys or ["dataset", "target", "method"]
 
 
 def print_summary(table: pd.DataFrame, keys: list[str], console, title: str) -> None:
     protocols = list(dict.fromkeys(table.protocol.astype(str)))
-    if len(protocols) > 1 and "protocol" not in keys:
-        keys = [*keys, "protocol"]
     title += f" (protocol {protocols[0]})" if len(protocols) == 1 else ""
-    out = Table(title=title, caption="done/jobs: complete jobs of the group; mean over complete jobs; "
-                                     "strongest: the highest AUC of any attack in a job")
+    out = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, caption="done: complete / all jobs of the group; acc, AUC, TPR@1%: the run's method, "
+                                     "mean over complete jobs; strongest: the attack (any) with the highest AUC")
     for name in keys:
         out.add_column(name, no_wrap=True)
-    for name in ("done/jobs", "acc", "AUC", "TPR@1%", "strongest"):
-        out.add_column(name, justify="left" if name == "strongest" else "right")
+    for name in ("done", "acc", "AUC", "TPR@1%", "strongest"):
+        out.add_column(name, justify="left" if name == "strongest" else "right", no_wrap=name != "strongest",
+                       overflow="fold")
     for values, part in table.groupby(keys, sort=False, dropna=False):
         done = part[part.status == "complete"]
         mean = (lambda c: f"{done[c].astype(float).mean():.3f}" if len(done) else "—")
         aucs = done.strongest_auc.astype(float)
-        strongest = "—" if aucs.isna().all() else \
-            f"{done.strongest_method[aucs.idxmax()]} {aucs.max():.3f}"
+        strongest = "—" if aucs.isna().all() else f"{done.strongest_method[aucs.idxmax()]} {aucs.max():.3f}"
         failed = int((part.status != "complete").sum())
         values = values if isinstance(values, tuple) else (values,)
         done_text = f"{len(done)}/{len(part)}"
@@ -98,8 +106,7 @@ def write(runs, out_dir: Path, console) -> list[Path]:
     table = tidy_frame(runs, frame)
     path = Path(out_dir) / "runs.csv"
     atomic_write_text(path, table.to_csv(index=False))
-    restated = [k for k in varying_overrides(frame) if k in FIXED]  # e.g. target=logistic,xgboost
-    keys = group_keys(table, list(dict.fromkeys([*restated, *_override_columns(frame)])))
+    keys = group_keys(table, list(_override_columns(frame)))
     failed = int((table.status != "complete").sum())
     print_summary(table, keys, console, f"{len(table)} job(s), {len(table) - failed} complete, {failed} failed "
                                         f"— grouped by {', '.join(keys)}")
