@@ -74,8 +74,9 @@ def test_a_users_own_sweep_gets_runs_csv_and_no_missing_anywhere(user_sweep):
     assert "missing" not in done.stdout.lower() and "Table II" not in done.stdout
     report_dir = out / "report"
     assert rows(report_dir / "missing.csv") == []
+    assert "Nothing missing: all 4 job(s) of this sweep completed." in (report_dir / "missing.md").read_text()
     for path in report_dir.iterdir():
-        if path.suffix in (".md", ".csv", ".tex") and path.name != "index.md":
+        if path.suffix in (".md", ".csv", ".tex") and path.name not in ("index.md", "missing.md"):
             assert "missing" not in path.read_text().lower(), path.name
     assert not (report_dir / "table2.md").exists() and not (report_dir / "fig5_honest.png").exists()
     assert not (report_dir / "fig8_accuracy_honest.png").exists()  # no Shadow job: no SocInf-vs-Shadow bars

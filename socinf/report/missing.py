@@ -31,7 +31,7 @@ def write(runs, out_dir: Path, console) -> list[Path]:
     paths = [out_dir / "missing.md", out_dir / "missing.csv"]
     total = len(runs.complete) + len(runs.failed)
     body = (markdown_table(table.set_index("kind")) if len(table)
-            else f"Every job of this sweep completed ({total} of {total}).")
+            else f"Nothing missing: all {total} job(s) of this sweep completed.")
     atomic_write_text(paths[0], f"# Jobs of this sweep that did not complete\n\n{body}\n")
     atomic_write_text(paths[1], table.to_csv(index=False))
     if len(table):
