@@ -81,8 +81,9 @@ def group_keys(table: pd.DataFrame, overrides: list[str]) -> list[str]:
 def print_summary(table: pd.DataFrame, keys: list[str], console, title: str) -> None:
     protocols = list(dict.fromkeys(table.protocol.astype(str)))
     title += f" (protocol {protocols[0]})" if len(protocols) == 1 else ""
-    out = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, caption="done: complete / all jobs of the group; acc, AUC, TPR@1%: the run's method, "
-                                     "mean over complete jobs; strongest: the attack (any) with the highest AUC")
+    caption = ("done: complete / all jobs of the group; acc, AUC, TPR@1%: the run's method, mean over complete "
+               "jobs; strongest: the attack (any) with the highest AUC")
+    out = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, caption=caption)
     for name in keys:
         out.add_column(name, no_wrap=True)
     for name in ("done", "acc", "AUC", "TPR@1%", "strongest"):
@@ -96,8 +97,8 @@ def print_summary(table: pd.DataFrame, keys: list[str], console, title: str) -> 
         failed = int((part.status != "complete").sum())
         values = values if isinstance(values, tuple) else (values,)
         done_text = f"{len(done)}/{len(part)}"
-        out.add_row(*[str(v) for v in values], f"[red]{done_text}[/red]" if failed else done_text, mean("accuracy"), mean("auc"),
-                    mean("tpr_at_1pct_fpr"), strongest)
+        out.add_row(*[str(v) for v in values], f"[red]{done_text}[/red]" if failed else done_text,
+                    mean("accuracy"), mean("auc"), mean("tpr_at_1pct_fpr"), strongest)
     console.print(out)
 
 

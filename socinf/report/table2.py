@@ -113,7 +113,8 @@ def _versions(long: pd.DataFrame, protocol: str, with_paper: bool):
 
 
 def _write_table(long: pd.DataFrame, out_dir: Path, stem: str, title: str, with_paper: bool) -> list[Path]:
-    md, tex = [f"# {title}", "", tables.legend(long.n_seeds, long.jobs), ""], [f"% {title}; paper values: {PAPER_SOURCE}"]
+    md = [f"# {title}", "", tables.legend(long.n_seeds, long.jobs), ""]
+    tex = [f"% {title}; paper values: {PAPER_SOURCE}"]
     for protocol in dict.fromkeys(long.protocol):
         for i, (caption, table) in enumerate(_versions(long, protocol, with_paper)):
             md += [f"## {caption}", "", tables.markdown(table, "data"), ""]
@@ -167,7 +168,8 @@ def print_table2(long: pd.DataFrame, lowfpr: pd.DataFrame, decoded: pd.DataFrame
         part, low = long[long.protocol == protocol], lowfpr[lowfpr.protocol == protocol]
         table = Table(title=f"Table II — SocInf (xgboost attack), protocol {protocol}, "
                             f"{tables.seeds_note(part.n_seeds)}: ours (paper)",
-                      caption="paper bal. acc: the balanced accuracy the paper's triple implies (paper_decoded.md); our "
+                      caption="paper bal. acc: the balanced accuracy the paper's triple implies "
+                              "(paper_decoded.md); our "
                               "evaluation sets are balanced, so our acc is one")
         for name in ("cell", "acc", "prec", "rec", "paper bal. acc", "AUC", "TPR@1%FPR"):
             table.add_column(name, justify="left" if name == "cell" else "right")
