@@ -1,8 +1,10 @@
-"""``socinf report PATH [--out DIR]``: tables and figures for a run dir or a multirun dir.
+"""``socinf report PATH [--out DIR] [--format png|pdf]``: tables and figures for a run dir or a multirun dir.
 
 Every section of ``sections.SECTIONS`` that applies to the sweep writes its files into
-``PATH/report/`` (or ``--out DIR``); ``index.md`` lists them. Failed jobs and empty cells are
-listed in ``missing.md``. Table II is also printed in the terminal.
+``PATH/report/`` (or ``--out DIR``); ``index.md`` lists them. ``runs.csv`` (one row per job) is
+always written and a compact table of the sweep printed; the paper-shaped sections appear when the
+sweep holds their cells. Jobs that did not complete are listed in ``missing.md``. Figures are PNG,
+or vector PDF with ``--format pdf``.
 """
 from __future__ import annotations
 
@@ -13,35 +15,45 @@ from rich.console import Console
 
 from socinf.errors import SocinfError
 from socinf.io import atomic_write_text
+from socinf.report.figures import FORMATS, set_format
 from socinf.report.runs import load_runs
 from socinf.report.sections import SECTIONS
 
-USAGE = "usage: socinf report PATH [--out DIR]   (PATH: a run dir outputs/DATE/TIME or a multirun dir)"
+USAGE = ("usage: socinf report PATH [--out DIR] [--format png|pdf]   "
+         "(PATH: a run dir outputs/DATE/TIME or a multirun dir)")
 
 
-def parse_args(args: list[str]) -> tuple[Path, Path | None]:
+def _option(args: list[str], name: str, what: str) -> str | None:
+    if name not in args:
+        return None
+    i = args.index(name)
+    if i + 1 >= len(args):
+        raise SocinfError(f"report: {name} needs {what}; " + USAGE)
+    value = args[i + 1]
+    del args[i : i + 2]
+    return value
+
+
+def parse_args(args: list[str]) -> tuple[Path, Path | None, str]:
     args = list(args)
-    out = None
-    if "--out" in args:
-        i = args.index("--out")
-        if i + 1 >= len(args):
-            raise SocinfError("report: --out needs a directory; " + USAGE)
-        out = Path(args[i + 1])
-        del args[i : i + 2]
+    out = _option(args, "--out", "a directory")
+    fmt = _option(args, "--format", "png or pdf") or "png"
+    if fmt not in FORMATS:
+        raise SocinfError(f"report: --format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if len(args) != 1 or args[0].startswith("-"):
         raise SocinfError(f"report: expected one PATH, got {args!r}; " + USAGE)
-    return Path(args[0]), out
+    return Path(args[0]), (Path(out) if out else None), fmt
 
 
 def report_command(args: list[str], console: Console | None = None) -> list[Path]:
     if any(a in ("-h", "--help") for a in args):
         print(USAGE)
         return []
-    path, out = parse_args(args)
+    path, out, fmt = parse_args(args)
+    set_format(fmt)
     console = console or Console()
     runs = load_runs(path)
     out_dir = out or path / "report"
-    console.print(f"{len(runs.complete)} complete job(s), {len(runs.failed)} failed under {path}")
     written: list[Path] = []
     for name in SECTIONS:
         section = importlib.import_module(name)

@@ -3,19 +3,16 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ["dataset=tweet", "target=logistic", "synthesis=population", "eval.size=100", "mimic.epochs=2",
-        "mimic.depth=3", "method.n_models=2", "hydra.launcher.n_jobs=1"]
-EVERY_FILE = ["table2.md", "table2.csv", "table2.tex", "table2_lowfpr.md", "table2_lowfpr.csv", "table2_lowfpr.tex",
-              "compare_methods.md", "compare_methods.csv", "missing.md", "missing.csv", "index.md",
-              "fig5_honest.png", "fig6_honest.png", "fig8_accuracy_honest.png", "fig9_precision_honest.png",
-              "fig10_recall_honest.png", "roc_honest.png"]
+TINY = ["dataset=tweet", "synthesis=population", "eval.size=100", "mimic.epochs=2", "mimic.depth=3",
+        "method.n_models=2", "threads=1"]
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def socinf(*args: str, cwd: Path, data_dir: Path) -> subprocess.CompletedProcess:
@@ -26,56 +23,186 @@ def socinf(*args: str, cwd: Path, data_dir: Path) -> subprocess.CompletedProcess
 
 def sweep(tmp_path: Path, data_dir: Path, name: str, *overrides: str) -> Path:
     out = tmp_path / name
-    done = socinf("run", "-m", *TINY, *overrides, f"hydra.sweep.dir={out}", f"data.root={tmp_path / 'data'}",
-                  cwd=tmp_path, data_dir=data_dir)
+    done = socinf("run", "-m", *TINY, *overrides, "hydra.launcher.n_jobs=1", f"hydra.sweep.dir={out}",
+                  f"data.root={tmp_path / 'data'}", cwd=tmp_path, data_dir=data_dir)
     assert done.returncode == 0, done.stderr[-2000:]
     return out
 
 
-@pytest.fixture(scope="module")
-def reported(tmp_path_factory, shared_data_dir):
-    """One real sweep: SocInf and Shadow complete (eval.size=100); both fail with eval.size=100000."""
-    tmp_path = tmp_path_factory.mktemp("report")
-    out = sweep(tmp_path, shared_data_dir, "sweep", "method=socinf,shadow", "eval.size=100,100000")
-    done = socinf("report", str(out), cwd=tmp_path, data_dir=shared_data_dir)
+def report(path: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    done = socinf("report", str(path), *args, cwd=path.parent, data_dir=data_dir)
     assert done.returncode == 0, done.stderr[-2000:]
-    return out, done
+    return done
 
 
-def test_report_on_a_two_run_sweep_writes_every_file(reported):
-    out, done = reported
-    report = out / "report"
-    for name in EVERY_FILE:
-        assert (report / name).stat().st_size > 0, name
-    for name in (n for n in EVERY_FILE if n.endswith(".png")):
-        assert (report / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-    assert "Table II" in done.stdout and "Tweet(4)" in done.stdout
-    rows = list(csv.DictReader((report / "table2.csv").open()))
-    cell = [r for r in rows if r["dataset"] == "Tweet(4)" and r["target"] == "logistic" and r["metric"] == "accuracy"]
-    assert cell[0]["n_seeds"] == "1" and cell[0]["paper"] == "0.6684"
-    assert 0.0 <= float(cell[0]["mean"]) <= 1.0
-    assert float(cell[0]["diff"]) == pytest.approx(float(cell[0]["mean"]) - 0.6684)
-    methods = {r["method"] for r in csv.DictReader((report / "compare_methods.csv").open())
-               if r["dataset"] == "Tweet(4)" and r["target"] == "logistic" and r["n_seeds"] == "1"}
-    assert methods == {"socinf", "shadow", "confidence", "entropy", "modified_entropy", "loss", "gap"}
-    table2_md = (report / "table2.md").read_text()
-    assert "## Protocol: honest" in table2_md and "(paper 0.668" in table2_md
-    missing = (report / "missing.md").read_text()  # the cells this sweep did not run are listed, not dropped
-    assert "| missing Table II cell | honest | Weibo(5) | xgboost |" in missing
-    assert "| missing Table II cell | honest | Tweet(4) | logistic |" not in missing
+def rows(path: Path) -> list[dict]:
+    return list(csv.DictReader(path.open()))
 
 
-def test_report_lists_a_failed_run_as_missing(reported):
-    out, done = reported
-    rows = list(csv.DictReader((out / "report" / "missing.csv").open()))
-    failed = sorted([r for r in rows if r["kind"] == "failed job"], key=lambda r: r["method"])
-    assert [r["method"] for r in failed] == ["shadow", "socinf"]
-    for row in failed:
-        assert "eval.size=100000" in row["detail"], row  # the job's own error, with its run dir
-        assert row["dataset"] == "Tweet(4)" and row["target"] == "logistic" and row["protocol"] == "honest"
-    assert "2 failed job" in done.stdout
-    index = (out / "report" / "index.md").read_text()
-    assert "2 complete job(s), 2 failed." in index and "missing.md" in index
+@pytest.fixture(scope="module")
+def user_sweep(tmp_path_factory, shared_data_dir):
+    """A user's own 4-job sweep: no Table II cell (SVM / NN attack models), no Shadow."""
+    tmp_path = tmp_path_factory.mktemp("user")
+    out = sweep(tmp_path, shared_data_dir, "sweep", "target=logistic,xgboost", "attack=svm,nn")
+    return out, report(out, shared_data_dir)
+
+
+@pytest.fixture(scope="module")
+def seed_sweep(tmp_path_factory, shared_data_dir):
+    """Table II's Tweet(4) / logistic cell over seeds 0 and 1, and a third job (seed=-1) that fails validation."""
+    tmp_path = tmp_path_factory.mktemp("seeds")
+    out = sweep(tmp_path, shared_data_dir, "sweep", "target=logistic", "seed=0,1,-1")
+    return out, report(out, shared_data_dir)
+
+
+def test_a_users_own_sweep_gets_runs_csv_and_no_missing_anywhere(user_sweep):
+    out, done = user_sweep
+    table = rows(out / "report" / "runs.csv")
+    assert len(table) == 4
+    assert {"target", "attack", "dataset", "method", "protocol", "seed", "status", "error", "auc",
+            "tpr_at_1pct_fpr", "strongest_method", "strongest_auc", "loss_auc"} <= set(table[0])
+    assert sorted((r["target"], r["attack"]) for r in table) == sorted(
+        (t, a) for t in ("logistic", "xgboost") for a in ("svm", "nn"))
+    for row in table:
+        assert row["status"] == "complete" and row["dataset"] == "Tweet(4)" and row["protocol"] == "honest"
+        assert row["attack_model"] == row["attack"] and row["error"] == ""
+        assert float(row["strongest_auc"]) >= max(float(row["auc"]), float(row["loss_auc"]))
+    assert "dataset.name" not in table[0] and "eval.size" not in table[0]  # not varying: no column
+    # the terminal table groups by what varies
+    assert "grouped by target, attack_model" in done.stdout
+    assert sum(1 for line in done.stdout.splitlines() if re.search(r"(logistic|xgboost) +(svm|nn) +1/1 ", line)) == 4
+    assert "missing" not in done.stdout.lower() and "Table II" not in done.stdout
+    report_dir = out / "report"
+    assert rows(report_dir / "missing.csv") == []
+    assert "Nothing missing: all 4 job(s) of this sweep completed." in (report_dir / "missing.md").read_text()
+    for path in report_dir.iterdir():
+        if path.suffix in (".md", ".csv", ".tex") and path.name not in ("index.md", "missing.md"):
+            assert "missing" not in path.read_text().lower(), path.name
+    assert not (report_dir / "table2.md").exists() and not (report_dir / "fig5_honest.png").exists()
+    assert not (report_dir / "fig8_accuracy_honest.png").exists()  # no Shadow job: no SocInf-vs-Shadow bars
+    methods = {(r["target"], r["method"]) for r in rows(report_dir / "compare_methods.csv")}
+    assert {m for t, m in methods if m.startswith("socinf")} == {"socinf (svm)", "socinf (nn)"}
+    assert {t for t, _ in methods} == {"logistic", "xgboost"}
+    assert (report_dir / "fig6_honest.png").read_bytes()[:8] == PNG
+
+
+def test_roc_grid_has_a_panel_per_cell(user_sweep):
+    import matplotlib.image
+
+    out, _ = user_sweep
+    grid = out / "report" / "roc_grid_honest.png"
+    assert grid.read_bytes()[:8] == PNG
+    height, width = matplotlib.image.imread(grid).shape[:2]
+    assert width > 1.6 * height  # one row (Tweet(4)) of two panels (logistic, xgboost)
+
+
+def test_a_failed_job_is_exactly_what_is_missing(seed_sweep):
+    out, done = seed_sweep
+    missing = rows(out / "report" / "missing.csv")
+    assert len(missing) == 1
+    assert missing[0]["seed"] == "-1" and "seed=-1: must be >= 0" in missing[0]["detail"]
+    assert missing[0]["dataset"] == "Tweet(4)" and missing[0]["target"] == "logistic"
+    table = rows(out / "report" / "runs.csv")
+    assert [(r["seed"], r["status"]) for r in table] == [("0", "complete"), ("1", "complete"), ("-1", "failed")]
+    assert "must be >= 0" in table[2]["error"]
+    assert "1 failed job(s) of 3" in done.stdout
+
+
+def test_table2_with_two_seeds_reports_mean_std_and_the_paper_separately(seed_sweep):
+    out, done = seed_sweep
+    report_dir = out / "report"
+    cells = rows(report_dir / "table2.csv")
+    assert {(r["dataset"], r["target"]) for r in cells} == {("Tweet(4)", "logistic")}  # only what the sweep ran
+    acc = next(r for r in cells if r["metric"] == "accuracy")
+    runs = [r for r in rows(report_dir / "runs.csv") if r["status"] == "complete"]
+    assert acc["n_seeds"] == "2" and acc["jobs"] == "3" and acc["paper"] == "0.6684"
+    assert float(acc["mean"]) == pytest.approx(sum(float(r["accuracy"]) for r in runs) / 2)
+    assert float(acc["diff"]) == pytest.approx(float(acc["mean"]) - 0.6684)
+    assert float(acc["paper_member_share"]) == pytest.approx(0.642, abs=1e-3)
+    assert float(acc["ours_member_share"]) == 0.5
+    md = (report_dir / "table2.md").read_text()
+    assert "mean ± std over 2 seeds per cell" in md and "## Ours, protocol honest" in md
+    assert f"{float(acc['mean']):.3f} ± {float(acc['std']):.3f}" in md
+    assert "| Tweet(4) | 0.668 | 0.773 | 0.684 |" in md  # the paper's values: a table of their own
+    assert "(paper" not in md and "Δ" not in md
+    assert "Table II" in done.stdout and "AUC" in done.stdout and "TPR@1%FPR" in done.stdout
+    assert "protocol honest" in done.stdout
+    decoded = (report_dir / "paper_decoded.md").read_text()
+    assert "| Tweet(4) / logistic | 0.668 | 0.773 | 0.684 | 0.642 | 0.359 | 0.662 |" in decoded
+
+
+def _check_latex(text: str) -> None:
+    """Structure without a compiler: balanced braces, booktabs rules, one header row per level."""
+    assert text.count("{") == text.count("}")
+    tabulars = re.findall(r"\\begin\{tabular\}\{(lr*)\}\n(.*?)\\end\{tabular\}", text, re.S)
+    assert tabulars
+    for spec, body in tabulars:
+        columns, lines = len(spec), body.strip().splitlines()
+        assert lines[0] == r"\toprule" and lines[-1] == r"\bottomrule" and lines.count(r"\midrule") == 1
+        groups, rules, subs = lines[1 : lines.index(r"\midrule")]  # two header rows, cmidrules between
+        spans = [int(n) for n in re.findall(r"\\multicolumn\{(\d+)\}", groups)]
+        assert sum(spans) == columns - 1 and len(groups.split(" & ")) == len(spans) + 1
+        assert rules.count(r"\cmidrule") == len(spans) and not rules.endswith(r"\\")
+        for row in [groups, subs, *lines[lines.index(r"\midrule") + 1 : -1]]:
+            assert row.endswith(r"\\"), row
+        for row in [subs, *lines[lines.index(r"\midrule") + 1 : -1]]:
+            assert len(row.split(" & ")) == columns, row
+        assert "±" not in body and "%" not in body.replace(r"\%", "")
+
+
+def test_latex_tables_are_booktabs_with_grouped_headers(seed_sweep, user_sweep):
+    out, _ = seed_sweep
+    for name in ("table2.tex", "table2_lowfpr.tex", "compare_methods.tex", "paper_decoded.tex"):
+        _check_latex((out / "report" / name).read_text())
+    text = (out / "report" / "table2.tex").read_text()
+    assert r"\multicolumn{3}{c}{logistic}" in text and "data & acc & prec & rec" in text
+    assert "data & & " not in text and r"$\pm$" in text
+    methods = (user_sweep[0] / "report" / "compare_methods.tex").read_text()
+    _check_latex(methods)
+    assert r"\multicolumn{3}{c}{socinf (svm)}" in methods and "cell & AUC & TPR@1\\% & TPR@0.1\\%" in methods
+
+
+def test_vector_figures_with_format_pdf(seed_sweep, shared_data_dir):
+    out, _ = seed_sweep
+    report(out, shared_data_dir, "--format", "pdf", "--out", str(out / "pdf"))
+    figures = sorted(p.name for p in (out / "pdf").iterdir() if p.suffix in (".pdf", ".png"))
+    assert figures == ["fig5_honest.pdf", "roc_grid_honest.pdf"]
+    assert all((out / "pdf" / f).read_bytes()[:5] == b"%PDF-" for f in figures)
+    bad = socinf("report", str(out), "--format", "svg", cwd=out.parent, data_dir=shared_data_dir)
+    assert bad.returncode == 2 and bad.stderr.startswith("socinf: error: report: --format 'svg'")
+
+
+def test_a_single_run_dir_is_a_one_row_sweep(tmp_path, shared_data_dir):
+    run = tmp_path / "run"
+    done = socinf("run", *TINY, "target=logistic", f"hydra.run.dir={run}", f"data.root={tmp_path / 'data'}",
+                  cwd=tmp_path, data_dir=shared_data_dir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = report(run, shared_data_dir)
+    table = rows(run / "report" / "runs.csv")
+    assert len(table) == 1 and table[0]["job"] == "." and table[0]["status"] == "complete"
+    assert rows(run / "report" / "missing.csv") == [] and "missing" not in done.stdout.lower()
+    md = (run / "report" / "table2.md").read_text()  # one seed: the value alone, said so
+    assert "one seed per cell: single values, no std" in md and "±" not in md.split("## The paper")[0]
+    assert "Tweet(2)" not in md and "Weibo" not in md
+
+
+def test_decoding_the_papers_table_reproduces_its_triples():
+    from socinf.report.decode import decode, decoded_paper, encode
+    from socinf.report.frame import paper_table2
+
+    paper = paper_table2().pivot_table(index=["dataset", "target"], columns="metric", values="value")
+    assert len(paper) == 12
+    for _, triple in paper.iterrows():
+        implied = decode(triple.accuracy, triple.precision, triple.recall)
+        assert 0 < implied["member_share"] < 1 and 0 <= implied["fpr"] <= 1
+        again = encode(implied["member_share"], implied["tpr"], implied["fpr"])
+        for metric in ("accuracy", "precision", "recall"):
+            assert again[metric] == pytest.approx(triple[metric], abs=1e-9)
+        balanced = (implied["tpr"] + 1 - implied["fpr"]) / 2
+        assert implied["balanced_accuracy"] == pytest.approx(balanced)
+    assert decode(0.6, 0.6, 0.6)["member_share"] == pytest.approx(0.5)  # a balanced set decodes as one
+    shares = decoded_paper().set_index(["dataset", "target"]).paper_member_share
+    assert shares[("Tweet(2)", "logistic")] > 0.74 and shares[("Tweet(4)", "xgboost")] > 0.7
 
 
 def test_experiment_sweeps_follow_the_seeds_list():

@@ -1,9 +1,12 @@
-"""Section: SocInf vs. Shadow training and the threshold attacks on every cell (paper Figs. 8-10).
+"""Section: every attack the sweep ran, cell by cell — SocInf, Shadow training (paper Figs. 8-10) and the
+threshold attacks (Song & Mittal 2021; Yeom et al. 2018) scored on the same target answers.
 
-compare_methods.{md,csv}: per protocol, dataset and target, each method's accuracy, AUC and
-TPR at 1% FPR (mean over seeds; threshold attacks averaged over the distinct seeds that scored them).
-fig8_accuracy_<protocol>.png, fig9_precision_..., fig10_recall_...: SocInf vs. Shadow bars per cell.
-Applies when the sweep holds Shadow runs or threshold-baseline scores.
+compare_methods.{md,tex,csv}: per protocol, rows are the sweep's cells (dataset / target), column groups
+its methods, sub-columns AUC / TPR@1% / TPR@0.1% (the CSV also holds accuracy, precision, recall and the
+seed and job counts). A method is named with its attack model when the sweep ran several. Only
+undefended jobs (the defenses section covers the rest). One seed: the value alone; two or more:
+mean ± std. fig8_accuracy_<protocol>, fig9_precision_..., fig10_recall_...: SocInf vs. Shadow bars per
+cell, only for sweeps that ran Shadow; a bar reads "missing" only where that method's jobs all failed.
 """
 from __future__ import annotations
 
@@ -12,80 +15,120 @@ from pathlib import Path
 import pandas as pd
 
 from socinf.io import atomic_write_text
+from socinf.report import tables
 from socinf.report.figures import grouped_bars
-from socinf.report.frame import (PAPER_TARGETS, markdown_table, mean_std, protocols, runs_frame,
-                                     table_rows)
+from socinf.report.frame import PAPER_ROWS, PAPER_TARGETS, mean_std, runs_frame
 
-COMPARE_METRICS = ("accuracy", "precision", "recall", "auc", "tpr_at_1pct_fpr")
+COMPARE_METRICS = ("accuracy", "precision", "recall", "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")
+SHOWN = {"auc": "AUC", "tpr_at_1pct_fpr": "TPR@1%", "tpr_at_0.1pct_fpr": "TPR@0.1%"}
 FIGURES = (("fig8", "accuracy"), ("fig9", "precision"), ("fig10", "recall"))
+KEYS = ["protocol", "dataset", "target", "method"]
+
+
+def _undefended(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame.defense == "none"]
 
 
 def applies(runs) -> bool:
-    frame = runs_frame(runs)
+    frame = _undefended(runs_frame(runs))
     return bool(len(frame)) and ((frame.method == "shadow").any() or any(bool(b) for b in frame.baselines))
 
 
 def method_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Long rows (protocol, dataset, target, method, seed, metrics): SocInf, Shadow and each threshold attack."""
-    done = frame[(frame.status == "complete") & (frame.defense == "none") & (frame.attack_model == "xgboost")]
+    """Long rows (protocol, dataset, target, method, seed, status, metrics) for every undefended job and
+    each threshold attack it scored (one row per seed: the threshold attacks see the same answers)."""
+    jobs = _undefended(frame)
+    several = jobs.attack_model.nunique() > 1
     rows = []
-    for _, run in done.iterrows():
+    for _, run in jobs.iterrows():
         cell = {"protocol": run.protocol, "dataset": run.dataset, "target": run.target, "seed": run.seed}
-        rows.append({**cell, "method": run.method, **{m: run[m] for m in COMPARE_METRICS}})
-        for name, metrics in (run.baselines or {}).items():
-            rows.append({**cell, "method": name, **{m: metrics.get(m) for m in COMPARE_METRICS}})
-    long = pd.DataFrame(rows)  # a threshold attack scored by both methods' runs of one seed counts once
-    return long.drop_duplicates(["protocol", "dataset", "target", "method", "seed"]) if len(long) else long
+        name = f"{run.method} ({run.attack_model})" if several else run.method
+        rows.append({**cell, "method": name, "status": run.status, **{m: run[m] for m in COMPARE_METRICS}})
+        for baseline, metrics in (run.baselines or {}).items():
+            rows.append({**cell, "method": baseline, "status": "complete",
+                         **{m: metrics.get(m) for m in COMPARE_METRICS}})
+    long = pd.DataFrame(rows, columns=[*KEYS, "seed", "status", *COMPARE_METRICS])
+    done = long[long.status == "complete"].drop_duplicates(KEYS + ["seed"])
+    return pd.concat([done, long[long.status != "complete"]], ignore_index=True)
 
 
-def summary(long: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+def _order(values, first) -> list:
+    found = set(values)
+    return [v for v in first if v in found] + sorted(found - set(first), key=str)
+
+
+def summary(long: pd.DataFrame) -> pd.DataFrame:
+    """Per cell and method the sweep ran: mean, std and seed count of each metric, and its job count."""
     rows = []
-    methods = ["socinf", "shadow"] + sorted(set(long.method) - {"socinf", "shadow"}) if len(long) else ["socinf", "shadow"]
-    for protocol in protocols(frame):
-        for dataset in table_rows(frame):
-            for target in PAPER_TARGETS:
-                for method in methods:
-                    part = long[(long.protocol == protocol) & (long.dataset == dataset) & (long.target == target)
-                                & (long.method == method)] if len(long) else long
-                    row = {"protocol": protocol, "dataset": dataset, "target": target, "method": method}
+    attacks = [m for m in dict.fromkeys(long.method) if m.startswith(("socinf", "shadow"))]
+    for protocol in _order(long.protocol, ("honest", "paper")):
+        for dataset in _order(long.dataset, PAPER_ROWS):
+            for target in _order(long.target, PAPER_TARGETS):
+                cell = long[(long.protocol == protocol) & (long.dataset == dataset) & (long.target == target)]
+                for method in _order(cell.method, sorted(attacks, key=lambda m: (not m.startswith("socinf"), m))):
+                    part = cell[cell.method == method]
+                    done = part[part.status == "complete"]
+                    row = {"protocol": protocol, "dataset": dataset, "target": target, "method": method,
+                           "jobs": len(part), "n_seeds": int(done.seed.nunique())}
                     for m in COMPARE_METRICS:
-                        mean, std, n = mean_std(part[m]) if len(part) else (float("nan"), float("nan"), 0)
-                        row.update({m: mean, f"{m}_std": std, "n_seeds": n})
+                        mean, std, _ = mean_std(done[m])
+                        row.update({m: mean, f"{m}_std": std})
                     rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _markdown(table: pd.DataFrame) -> str:
-    out = ["# SocInf vs. Shadow vs. threshold attacks", "",
-           "Mean over seeds per cell; `missing` = no complete run. TPR@1% is at a realised FPR <= 1%.", ""]
+def _grouped(part: pd.DataFrame) -> pd.DataFrame:
+    index = part.set_index(["cell", "method"])
+
+    def text(cell, method, sub):
+        metric = {v: k for k, v in SHOWN.items()}[sub]
+        if (cell, method) not in index.index:
+            return tables.NOT_RUN
+        r = index.loc[(cell, method)]
+        return tables.value_text(r[metric], r[f"{metric}_std"], r.n_seeds, r.jobs)
+    return tables.grouped(list(dict.fromkeys(part.cell)), list(dict.fromkeys(part.method)), list(SHOWN.values()), text)
+
+
+def _write_tables(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    title = "SocInf, Shadow training and threshold attacks on the same targets"
+    md = [f"# {title}", "", "AUC and TPR at a realised FPR <= 1% / 0.1% (no threshold needed). "
+          + tables.legend(table.n_seeds, table.jobs), ""]
+    tex = [f"% {title}"]
     for protocol in dict.fromkeys(table.protocol):
-        part = table[(table.protocol == protocol)].copy()
-        part["cell"] = part.dataset + " / " + part.target
-        show = part.set_index(["cell", "method"])
-        lines = pd.DataFrame(index=[f"{c} · {m}" for c, m in show.index])
-        for m, title in (("accuracy", "acc"), ("auc", "AUC"), ("tpr_at_1pct_fpr", "TPR@1%FPR")):
-            lines[title] = [("missing" if n == 0 else f"{v:.3f}") for v, n in zip(show[m], show.n_seeds)]
-        lines["seeds"] = list(show.n_seeds)
-        lines.index.name = "cell · method"
-        out += [f"## Protocol: {protocol}", "", markdown_table(lines), ""]
-    return "\n".join(out)
+        part = table[table.protocol == protocol].assign(cell=lambda t: t.dataset + " / " + t.target)
+        caption = f"{title}, protocol {protocol} ({tables.seeds_note(part.n_seeds)})"
+        wide = _grouped(part)
+        md += [f"## {caption}", "", tables.markdown(wide, "cell"), ""]
+        tex.append(tables.latex(wide, "cell", caption, f"tab:socinf-methods-{protocol}"))
+    paths = [out_dir / "compare_methods.md", out_dir / "compare_methods.csv", out_dir / "compare_methods.tex"]
+    atomic_write_text(paths[0], "\n".join(md))
+    atomic_write_text(paths[1], table.to_csv(index=False))
+    atomic_write_text(paths[2], "\n".join(tex))
+    return paths
+
+
+def _figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    paths = []
+    for protocol in dict.fromkeys(table.protocol):
+        part = table[table.protocol == protocol].assign(cell=lambda t: t.dataset + " / " + t.target)
+        cells = list(dict.fromkeys(part.cell))
+        methods = [m for m in dict.fromkeys(part.method) if m.startswith(("socinf", "shadow"))]
+        for fig, metric in FIGURES:
+            series, missing = {}, {}
+            for method in methods:
+                sel = part[part.method == method].set_index("cell").reindex(cells)
+                series[method] = (list(sel[metric]), list(sel[f"{metric}_std"].fillna(0.0)))
+                missing[method] = list((sel.jobs > 0) & (sel.n_seeds == 0))
+            paths.append(grouped_bars(cells, series, f"attack {metric}",
+                                      f"Fig. {fig[3:]} — SocInf vs. Shadow, {metric}, protocol {protocol}",
+                                      out_dir / f"{fig}_{metric}_{protocol}.png", missing))
+    return paths
 
 
 def write(runs, out_dir: Path, console) -> list[Path]:
     frame = runs_frame(runs)
-    table = summary(method_rows(frame), frame)
-    paths = [out_dir / "compare_methods.md", out_dir / "compare_methods.csv"]
-    atomic_write_text(paths[0], _markdown(table))
-    atomic_write_text(paths[1], table.to_csv(index=False))
-    for protocol in dict.fromkeys(table.protocol):
-        part = table[table.protocol == protocol]
-        cells = list(dict.fromkeys(part.dataset + " / " + part.target))
-        for fig, metric in FIGURES:
-            series = {}
-            for method in ("socinf", "shadow"):
-                sel = part[part.method == method]
-                series[method] = (list(sel[metric]), list(sel[f"{metric}_std"]))
-            paths.append(grouped_bars(cells, series, f"attack {metric}",
-                                      f"Fig. {fig[3:]} — SocInf vs. Shadow, {metric}, protocol {protocol}",
-                                      out_dir / f"{fig}_{metric}_{protocol}.png"))
+    table = summary(method_rows(frame))
+    paths = _write_tables(table, out_dir)
+    if (_undefended(frame).method == "shadow").any():
+        paths += _figures(table, out_dir)
     return paths

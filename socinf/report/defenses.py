@@ -1,10 +1,10 @@
 """Section: the privacy-utility trade-off of the paper's Section V mitigations (``experiment=defenses``).
 
-defenses.{md,csv}: per dataset, target and defense setting (mean over seeds), the target's test
+defenses.{md,csv}: per protocol, dataset, target and defense setting (mean over seeds), the target's test
 accuracy (of the answers it serves) and its change from the undefended model, SocInf's AUC and TPR
 at 1% FPR, the strongest threshold baseline's (per metric, the best of the baselines the run scored,
 as an attacker would pick), and the epsilon spent by DP training.
-defenses_<dataset>.png: target test accuracy (x) against attack AUC and TPR@1% FPR (y), one point per
+defenses_<dataset>.png (defenses_<dataset>_<protocol>.png when the sweep ran both protocols): target test accuracy (x) against attack AUC and TPR@1% FPR (y), one point per
 target and defense setting, SocInf filled and the best baseline hollow, the undefended model starred.
 Each dataset's "best trade-off" line names, per target, the setting that lowers the strongest attack's
 AUC most while keeping test accuracy within ``ACCURACY_BUDGET`` of the undefended model.
@@ -42,7 +42,8 @@ def defense_rows(runs) -> pd.DataFrame:
     rows = []
     for run in _complete(runs):
         target, baselines = run["target"], run.get("baselines") or {}
-        row = {"dataset": run["dataset"]["label"], "target": target["name"], "defense": _setting(run),
+        row = {"protocol": run.get("protocol", {}).get("name", "honest"), "dataset": run["dataset"]["label"],
+               "target": target["name"], "defense": _setting(run),
                "seed": run.get("seed"), "test_accuracy": target.get("test_accuracy"),
                "overfitting_gap": target.get("overfitting_gap"),
                "epsilon_spent": (target.get("defense") or {}).get("epsilon_spent")}
@@ -55,19 +56,19 @@ def defense_rows(runs) -> pd.DataFrame:
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean over seeds per (dataset, target, defense), with the accuracy change from the undefended model."""
-    keys = ["dataset", "target", "defense"]
+    """Mean over seeds per (protocol, dataset, target, defense), with the accuracy change from the undefended model."""
+    keys = ["protocol", "dataset", "target", "defense"]
     values = [c for c in rows.columns if c not in keys + ["seed"]]
     table = rows.groupby(keys, sort=True)[values].mean()
     table["n_seeds"] = rows.groupby(keys, sort=True)["seed"].nunique()
     table = table.reset_index()
-    base = table[table.defense == "none"].set_index(["dataset", "target"])["test_accuracy"]
-    table["accuracy_change"] = [row.test_accuracy - base.get((row.dataset, row.target), np.nan)
+    base = table[table.defense == "none"].set_index(["protocol", "dataset", "target"])["test_accuracy"]
+    table["accuracy_change"] = [row.test_accuracy - base.get((row.protocol, row.dataset, row.target), np.nan)
                                 for row in table.itertuples()]
     table["strongest_auc"] = table[["socinf_auc", "baseline_auc"]].max(axis=1)
     order = {"none": 0}
     table["_order"] = [order.get(d, 1) for d in table.defense]
-    return table.sort_values(["dataset", "target", "_order", "defense"]).drop(columns="_order").reset_index(drop=True)
+    return table.sort_values(["protocol", "dataset", "target", "_order", "defense"]).drop(columns="_order").reset_index(drop=True)
 
 
 def best_tradeoffs(table: pd.DataFrame) -> list[str]:
@@ -110,9 +111,9 @@ def markdown(table: pd.DataFrame) -> str:
            "Mean over seeds. test acc: the target's accuracy on its held-out records, from the answers it serves; "
            "Δ acc: change from the undefended model; best baseline: per metric, the best threshold attack. "
            "Rounded and top-k answers are not renormalised.", ""]
-    for dataset, part in table.groupby("dataset", sort=True):
+    for (protocol, dataset), part in table.groupby(["protocol", "dataset"], sort=True):
         shown = part[list(COLUMNS)].rename(columns=COLUMNS)
-        out += [f"## {dataset}", "", "| " + " | ".join(shown.columns) + " |",
+        out += [f"## {dataset}, protocol {protocol}", "", "| " + " | ".join(shown.columns) + " |",
                 "|" + "|".join(["---"] * 3 + ["---:"] * (len(shown.columns) - 3)) + "|"]
         out += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in shown.itertuples(index=False)]
         out += ["", f"Best trade-off (test accuracy within {ACCURACY_BUDGET:.2f} of undefended):", ""]
@@ -137,7 +138,7 @@ def figure(part: pd.DataFrame, dataset: str, path: Path) -> Path:
         ax.axhline(0.5 if metric == "auc" else 0.01, color="grey", lw=0.8, ls=":")
         ax.set_xlabel("target test accuracy")
         ax.set_ylabel(f"attack {label}")
-        ax.set_title(f"{dataset}: {label}")
+        ax.set_title(f"{dataset}, protocol {part.protocol.iloc[0]}: {label}")
     handles = [plt.Line2D([], [], ls="", marker="o", color=c, label=d) for d, c in colors.items()]
     handles += [plt.Line2D([], [], ls="", marker=m, color="black", label=t)
                 for t, m in MARKERS.items() if t in set(part.target)]
@@ -157,8 +158,10 @@ def write(runs, out_dir: Path, console) -> list[Path]:
     paths = [out_dir / "defenses.md", out_dir / "defenses.csv"]
     atomic_write_text(paths[0], markdown(table))
     atomic_write_text(paths[1], table.to_csv(index=False))
-    for dataset, part in table.groupby("dataset", sort=True):
-        paths.append(figure(part, dataset, out_dir / f"defenses_{slug(dataset)}.png"))
+    several = table.protocol.nunique() > 1
+    for (protocol, dataset), part in table.groupby(["protocol", "dataset"], sort=True):
+        name = f"defenses_{slug(dataset)}_{protocol}.png" if several else f"defenses_{slug(dataset)}.png"
+        paths.append(figure(part, dataset, out_dir / name))
     if console is not None:
         console.print(f"defenses: {len(table)} settings over {table.dataset.nunique()} dataset(s) -> {out_dir}")
     return paths

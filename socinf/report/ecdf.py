@@ -1,23 +1,40 @@
 """Section: the paper's Figs. 5 and 6 — empirical CDFs of SocInf's accuracy, precision and recall
-over runs (every dataset and seed), per target (fig5_<protocol>.png, panels a-c) and per attack model
-(fig6_<protocol>.png, panels a-c). Groups without a complete run are named in the legend as missing.
+over runs (every dataset and seed), per target (fig5_<protocol>.png, panels a-c; the Table II jobs:
+XGBoost attack model, no defense) and per attack model (fig6_<protocol>.png; sweeps with two or more
+attack models). Only the groups this sweep ran are drawn; a group whose jobs all failed is named in
+the legend as missing.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from socinf.report.figures import ecdf_panels
-from socinf.report.frame import PAPER_METRICS, PAPER_TARGETS, TARGET_TITLES, protocols, runs_frame, socinf_paper_runs
+from socinf.report.frame import PAPER_METRICS, PAPER_TARGETS, TARGET_TITLES, runs_frame, socinf_paper_runs
+
+ATTACK_MODELS = ("xgboost", "svm", "knn", "nn")
+
+
+def _socinf(frame):
+    return frame[(frame.method == "socinf") & (frame.defense == "none")]
+
+
+def _figures(frame) -> list[str]:
+    found = []
+    if len(socinf_paper_runs(frame)):
+        found.append("fig5")
+    if _socinf(frame).attack_model.nunique() > 1:
+        found.append("fig6")
+    return found
 
 
 def applies(runs) -> bool:
-    return True
+    return bool(_figures(runs_frame(runs)))
 
 
-def _groups(done, column: str, expected) -> dict:
+def _groups(jobs, column: str, first) -> dict:
     groups = {}
-    for value in list(expected) + sorted(set(done[column]) - set(expected)):
-        part = done[done[column] == value]
+    for value in [v for v in first if v in set(jobs[column])] + sorted(set(jobs[column]) - set(first)):
+        part = jobs[(jobs[column] == value) & (jobs.status == "complete")]
         name = TARGET_TITLES.get(value, value) if column == "target" else value
         groups[name if len(part) else f"{name}: missing"] = {m: part[m].to_numpy(float) for m in PAPER_METRICS}
     return groups
@@ -25,16 +42,15 @@ def _groups(done, column: str, expected) -> dict:
 
 def write(runs, out_dir: Path, console) -> list[Path]:
     frame = runs_frame(runs)
-    paths = []
-    for protocol in protocols(frame):
-        paper_runs = socinf_paper_runs(frame)
-        done = paper_runs[(paper_runs.protocol == protocol) & (paper_runs.status == "complete")]
-        paths.append(ecdf_panels(_groups(done, "target", PAPER_TARGETS),
-                                 f"Fig. 5 — SocInf per target model (attack model xgboost), protocol {protocol}",
-                                 out_dir / f"fig5_{protocol}.png"))
-        socinf = frame[(frame.method == "socinf") & (frame.defense == "none") & (frame.protocol == protocol)
-                       & (frame.status == "complete")]
-        paths.append(ecdf_panels(_groups(socinf, "attack_model", ("xgboost", "svm", "knn", "nn")),
-                                 f"Fig. 6 — SocInf per attack model (all targets), protocol {protocol}",
-                                 out_dir / f"fig6_{protocol}.png"))
+    figures, paths = _figures(frame), []
+    for protocol in dict.fromkeys(frame.protocol):
+        jobs = frame[frame.protocol == protocol]
+        if "fig5" in figures and len(socinf_paper_runs(jobs)):
+            paths.append(ecdf_panels(_groups(socinf_paper_runs(jobs), "target", PAPER_TARGETS),
+                                     f"Fig. 5 — SocInf per target model (attack model xgboost), protocol {protocol}",
+                                     out_dir / f"fig5_{protocol}.png"))
+        if "fig6" in figures and len(_socinf(jobs)):
+            paths.append(ecdf_panels(_groups(_socinf(jobs), "attack_model", ATTACK_MODELS),
+                                     f"Fig. 6 — SocInf per attack model (all targets), protocol {protocol}",
+                                     out_dir / f"fig6_{protocol}.png"))
     return paths

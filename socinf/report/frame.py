@@ -1,4 +1,4 @@
-"""A sweep as tables: one row per job (complete or failed), the paper's Table II, the expected grid.
+"""A sweep as a table: one row per job (complete or failed), and the paper's published Table II.
 
 Every row carries the cell it belongs to — protocol, dataset label ("Tweet(4)"),
 target, method, attack model, defense, seed — so a failed job still lands in
@@ -22,6 +22,8 @@ PAPER_TARGETS = ("remote", "logistic", "xgboost")  # the paper's BigML, Logistic
 TARGET_TITLES = {"remote": "remote (paper: BigML)", "logistic": "logistic", "xgboost": "xgboost"}
 PAPER_METRICS = ("accuracy", "precision", "recall")
 LOWFPR_METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")
+ATTACK_METRICS = (*PAPER_METRICS, "f1", *LOWFPR_METRICS, "fpr_realised_at_1pct", "fpr_realised_at_0.1pct", "advantage")
+STRONGEST = ("method", "auc", "tpr_at_1pct_fpr", "fpr_realised_at_1pct", "tpr_at_0.1pct_fpr", "fpr_realised_at_0.1pct")
 CELL = ["protocol", "dataset", "target"]
 PAPER_SOURCE = "SocInf, IEEE TCSS 2019, doi:10.1109/TCSS.2019.2916086, Table II"
 
@@ -60,11 +62,40 @@ def _cell_of(cfg: dict) -> dict:
             "defense": cfg.get("defense", {}).get("name", "none"), "seed": cfg.get("seed")}
 
 
+def parse_overrides(overrides: list[str]) -> dict[str, str]:
+    """A job's command-line overrides as {key: value}: ``+experiment/cell=tweet2`` -> {"experiment/cell": "tweet2"}."""
+    parsed = {}
+    for item in overrides:
+        key, sep, value = str(item).partition("=")
+        key = key.lstrip("+~")
+        if sep and not key.startswith("hydra."):
+            parsed[key] = value
+    return parsed
+
+
+def varying_overrides(frame: pd.DataFrame) -> list[str]:
+    """The override keys whose value differs between the sweep's jobs (absent counts as a value), in order."""
+    keys = list(dict.fromkeys(k for o in frame.overrides for k in o)) if len(frame) else []
+    return [k for k in keys if len({o.get(k) for o in frame.overrides}) > 1]
+
+
+def _strongest(run: dict) -> dict:
+    best = (run.get("strongest") or {}).get("by_auc") or {}
+    row = {f"strongest_{k}": best.get(k) for k in STRONGEST}
+    low, high = best.get("auc_ci95") or (None, None)
+    return {**row, "strongest_auc_ci95_low": low, "strongest_auc_ci95_high": high}
+
+
 def _complete_row(run: dict) -> dict:
     cfg = run.get("config", {})
     row = {**_cell_of(cfg), "protocol": run["protocol"]["name"], "dataset": run["dataset"]["label"],
            "status": "complete", "run_dir": run["run_dir"], "error": ""}
-    row.update({k: run["attack"].get(k) for k in PAPER_METRICS + LOWFPR_METRICS})
+    row.update({k: run["attack"].get(k) for k in ATTACK_METRICS})
+    row.update(_strongest(run))
+    row["target_train_accuracy"] = run.get("target", {}).get("train_accuracy")
+    splits = run.get("dataset", {}).get("splits", {})
+    members, nonmembers = splits.get("eval_members"), splits.get("eval_nonmembers")
+    row["eval_member_share"] = members / (members + nonmembers) if members and nonmembers else None
     row["collision_ceiling"] = run.get("collision", {}).get("ceiling_accuracy")
     row["overfitting_gap"] = run.get("target", {}).get("overfitting_gap")
     row["target_test_accuracy"] = run.get("target", {}).get("test_accuracy")
@@ -78,9 +109,19 @@ def runs_frame(runs: SweepRuns) -> pd.DataFrame:
     for f in runs.failed:
         rows.append({**_cell_of(_job_config(f["run_dir"])), "status": "failed", "run_dir": f["run_dir"],
                      "error": f["error"], "baselines": {}})
+    for row, job in zip(rows, [*runs.complete, *runs.failed]):
+        row["overrides"] = parse_overrides(job.get("overrides") or [])
     columns = CELL + ["method", "attack_model", "defense", "seed", "status", "run_dir", "error", "baselines",
-                      *PAPER_METRICS, *LOWFPR_METRICS, "collision_ceiling", "overfitting_gap", "target_test_accuracy"]
-    return pd.DataFrame(rows).reindex(columns=columns)  # every column, even when no job completed
+                      "overrides", *ATTACK_METRICS, *(f"strongest_{k}" for k in STRONGEST),
+                      "strongest_auc_ci95_low", "strongest_auc_ci95_high", "collision_ceiling",
+                      "target_train_accuracy", "target_test_accuracy", "overfitting_gap", "eval_member_share"]
+    frame = pd.DataFrame(rows).reindex(columns=columns)  # every column, even when no job completed
+    return frame.sort_values("run_dir", key=lambda s: s.map(_job_order)).reset_index(drop=True)
+
+
+def _job_order(run_dir: str) -> tuple:
+    """Hydra job dirs in job order (2 before 10), whatever the file system listed first."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in Path(run_dir).parts)
 
 
 def socinf_paper_runs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -88,22 +129,11 @@ def socinf_paper_runs(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame.method == "socinf") & (frame.attack_model == "xgboost") & (frame.defense == "none")]
 
 
-def table_rows(frame: pd.DataFrame) -> list[str]:
-    """The paper's four rows, then any other dataset the sweep ran."""
-    extra = sorted(set(frame.dataset) - set(PAPER_ROWS)) if len(frame) else []
-    return list(PAPER_ROWS) + [d for d in extra if d]
-
-
 def mean_std(values: pd.Series) -> tuple[float, float, int]:
     values = values.dropna().astype(float)
     if values.empty:
         return float("nan"), float("nan"), 0
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0, int(len(values))
-
-
-def protocols(frame: pd.DataFrame) -> list[str]:
-    found = set(frame.protocol) if len(frame) else set()
-    return [p for p in ("honest", "paper") if p in found] or ["honest"]
 
 
 def markdown_table(table: pd.DataFrame) -> str:

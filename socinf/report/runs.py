@@ -1,9 +1,8 @@
-"""Collect the jobs of a run dir or a multirun dir: complete ones, failed ones, missing ones.
+"""Collect the jobs of a run dir or a multirun dir: complete ones and the ones that did not complete.
 
-A job dir is any folder holding ``.hydra/config.yaml``. It is complete when its
-``metrics.json`` says so, failed when it has ``failed.json`` (or a log but no
-metrics). Cells a table expects but no
-job filled are the report's to list as missing (it knows the grid).
+A job dir is any folder holding ``.hydra/config.yaml`` (a single run dir is a sweep of one job). It is
+complete when its ``metrics.json`` says so, failed otherwise (error from ``failed.json`` or its log).
+The failed jobs are what the report calls missing; a cell the sweep never asked for is not.
 """
 from __future__ import annotations
 

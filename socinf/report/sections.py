@@ -13,11 +13,12 @@ module and append its dotted name to ``SECTIONS``; it runs in this order, after 
 from __future__ import annotations
 
 SECTIONS: list[str] = [
-    "socinf.report.table2",  # table2.{md,csv,tex}, table2_lowfpr.{md,csv,tex}; prints Table II
+    "socinf.report.jobs",  # runs.csv (one row per job, any sweep); prints the sweep's compact table
+    "socinf.report.table2",  # table2.{md,csv,tex}, table2_lowfpr.*, paper_decoded.{md,tex}; prints Table II
     "socinf.report.ecdf",  # fig5_<protocol>.png, fig6_<protocol>.png
-    "socinf.report.compare",  # compare_methods.{md,csv}, fig8/9/10_<metric>_<protocol>.png
-    "socinf.report.roc",  # roc_<protocol>.png
+    "socinf.report.compare",  # compare_methods.{md,tex,csv}, fig8/9/10_<metric>_<protocol>.png (Shadow ran)
+    "socinf.report.roc",  # roc_grid_<protocol>.png
     "socinf.report.overfitting",  # fig7_<dataset>_<target>_<protocol>.png, overfitting.{md,csv}
     "socinf.report.defenses",  # defenses.{md,csv}, defenses_<dataset>.png (experiment=defenses)
-    "socinf.report.missing",  # missing.{md,csv}: keep last
+    "socinf.report.missing",  # missing.{md,csv}: the jobs of this sweep that did not complete; keep last
 ]
