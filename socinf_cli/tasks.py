@@ -38,10 +38,12 @@ def _discard_stub(run_dir: Path) -> None:
     """A run rejected before it wrote anything leaves no run dir (``socinf report`` would count it as a failed job)."""
     if run_dir.is_dir() and set(p.name for p in run_dir.iterdir()) <= {".hydra", f"{HydraConfig.get().job.name}.log"}:
         shutil.rmtree(run_dir, ignore_errors=True)
-        try:
-            run_dir.parent.rmdir()  # outputs/<date>/ when this was its only run
-        except OSError:
-            pass
+        if run_dir.parent.parent.name == "outputs":  # Hydra's default outputs/<date>/<time>: drop empty parents
+            for parent in (run_dir.parent, run_dir.parent.parent):
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
 
 
 def run_task(cfg) -> None:

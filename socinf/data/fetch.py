@@ -25,6 +25,7 @@ from pathlib import Path
 
 from socinf.data.registry import CorpusFiles, PinnedFile, corpus_files
 from socinf.errors import DataError
+from socinf.io import file_mode
 
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60
@@ -165,7 +166,8 @@ def _download(spec: CorpusFiles, pinned: PinnedFile, folder: Path, url: str, bar
     downloader = pooch.HTTPDownloader(progressbar=bar_obj, timeout=_TIMEOUT_S, chunk_size=1 << 16)
     alt = f"point data.dir= / SOCINF_DATA_DIR at a folder holding {spec.folder}/{pinned.name}"
     try:
-        pup.fetch(pinned.name, downloader=downloader)
+        path = pup.fetch(pinned.name, downloader=downloader)
+        os.chmod(path, file_mode())  # pooch's temporary file was private (0600)
     except requests.exceptions.RequestException as exc:
         raise DataError(f"{spec.corpus}: cannot download {pinned.name} from {url}: {_reason(exc)}; check the "
                         f"network or data.url_base, or {alt} (SHA-256 {pinned.sha256})") from None
