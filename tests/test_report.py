@@ -42,6 +42,7 @@ def reported(tmp_path_factory, shared_data_dir):
     return out, done
 
 
+@pytest.mark.slow
 def test_report_on_a_two_run_sweep_writes_every_file(reported):
     out, done = reported
     report = out / "report"
@@ -65,6 +66,7 @@ def test_report_on_a_two_run_sweep_writes_every_file(reported):
     assert "| missing Table II cell | honest | Tweet(4) | logistic |" not in missing
 
 
+@pytest.mark.slow
 def test_report_lists_a_failed_run_as_missing(reported):
     out, done = reported
     rows = list(csv.DictReader((out / "report" / "missing.csv").open()))

@@ -6,7 +6,11 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from socinf_runner import socinf
+
+pytestmark = pytest.mark.slow  # real servers, subprocesses and sweeps
 
 TINY = ["dataset.per_class=300", "eval.size=150", "synthesis.n_records=800", "synthesis.burn_in=100",
         "mimic.epochs=5", "method.baselines=false", "threads=1"]
