@@ -87,7 +87,7 @@ def _problem(row: FileStatus) -> str:
 def _advice(spec: CorpusFiles, pinned: PinnedFile, data_dir: str | None, home: Path) -> str:
     if data_dir:
         return (f"restore {spec.folder}/{pinned.name} in data.dir / SOCINF_DATA_DIR={data_dir}, or unset "
-                f"SOCINF_DATA_DIR so socinf downloads the corpus into its data home {home}")
+                f"SOCINF_DATA_DIR and run 'socinf data fetch {spec.corpus}' (downloads into the data home {home})")
     return (f"run 'socinf data fetch {spec.corpus}' (downloads into {home}; data.download_if_missing=true does it "
             f"on demand) or point data.dir= / SOCINF_DATA_DIR at a folder holding {spec.folder}/{pinned.name}")
 
