@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from socinf.attacks.mimic import MimicConfig
+from socinf.attacks.mimic_config import MimicConfig  # torch-free: `socinf run --help` stays fast
 from socinf.attacks.synthesis import SynthesisConfig
 
 
