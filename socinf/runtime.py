@@ -60,7 +60,9 @@ def summarised_warnings(log, level: int = logging.WARNING):
     """Library warnings (e.g. scikit-learn's ConvergenceWarning, once per fitted model) summarised once:
     one log line per distinct warning with how often it occurred, instead of one stderr block each."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always")  # count every occurrence ...
+        for category in (DeprecationWarning, PendingDeprecationWarning):  # ... of what Python shows by default
+            warnings.filterwarnings("ignore", category=category)
         yield
     counts = Counter((w.category.__name__, str(w.message).splitlines()[0]) for w in caught)
     for (category, message), n in counts.items():

@@ -119,3 +119,20 @@ def test_missing_corpus_without_network_is_one_line_and_info_exits_2(tmp_path):
     info = socinf(["data", "info", "clue"], cwd=tmp_path, data_dir=None, env_extra=env)
     assert info.returncode == 2 and "missing" in info.stdout
     assert info.stderr.strip() == "socinf: error: clue: missing or wrong files (see above); run 'socinf data fetch clue'"
+
+
+def test_repeated_convergence_warnings_are_summarised_in_one_line(caplog):
+    import logging
+
+    from sklearn.neural_network import MLPClassifier
+
+    from socinf.runtime import summarised_warnings
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 4)), rng.integers(0, 2, 60)
+    log = logging.getLogger("socinf.test")
+    with caplog.at_level(logging.INFO, logger="socinf.test"), summarised_warnings(log):
+        for seed in range(3):
+            MLPClassifier(max_iter=2, random_state=seed).fit(X, y)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and lines[0].startswith("ConvergenceWarning (x3): Stochastic Optimizer"), lines
