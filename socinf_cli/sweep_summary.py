@@ -32,11 +32,8 @@ def _job_row(job_dir: Path, common: set[str]) -> tuple[str, ...]:
                 f"{a['tpr_at_1pct_fpr']:.3f}", f"{m['target']['overfitting_gap']:.3f}")
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    try:
-        error = json.loads((job_dir / "failed.json").read_text())["error"]
-        return job_dir.name, overrides, f"failed: {error[:60]}", "", "", ""
-    except (OSError, ValueError, KeyError):
-        return job_dir.name, overrides, "no result", "", "", ""
+    status = "failed" if (job_dir / "failed.json").exists() else "no result"  # why: the job's line, failed.json
+    return job_dir.name, overrides, status, "", "", ""
 
 
 def print_sweep_summary(sweep_dir: Path) -> None:
@@ -46,8 +43,7 @@ def print_sweep_summary(sweep_dir: Path) -> None:
     jobs = sorted((d for d in sweep_dir.iterdir() if d.is_dir() and d.name.isdigit()), key=lambda d: int(d.name))
     if not jobs:
         return
-    table = Table(title=f"sweep {sweep_dir}: {len(jobs)} jobs (full tables: <job>/run.log; socinf report {sweep_dir})",
-                  box=None, title_justify="left")
+    table = Table(box=None)
     for col, justify in (("job", "right"), ("overrides", "left"), ("status", "left"), ("AUC", "right"),
                          ("TPR@1%FPR", "right"), ("overfit gap", "right")):
         table.add_column(col, justify=justify)
@@ -55,7 +51,11 @@ def print_sweep_summary(sweep_dir: Path) -> None:
     common = set.intersection(*per_job) if len(jobs) > 1 else set()
     for job in jobs:
         table.add_row(*_job_row(job, common))
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 200))  # a log file or pipe: one row per job, unwrapped
+    console.print(f"sweep {sweep_dir}: {len(jobs)} jobs (full tables: <job>/run.log; socinf report {sweep_dir})")
+    console.print(table)
 
 
 class SweepSummary(Callback):

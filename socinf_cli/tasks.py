@@ -63,14 +63,14 @@ def run_task(cfg) -> None:
             _discard_stub(run_dir)
             print(f"socinf: error: {exc}", file=sys.stderr)  # once: not also as a log line
             raise SystemExit(2)
-        log.error("socinf: error: %s", exc)
+        log.info("job failed: socinf: error: %s", exc)  # run.log; the terminal gets the job's one line
         atomic_write_json(run_dir / "failed.json", {"error": str(exc), "kind": type(exc).__name__})
         print_job_line(HydraConfig.get().overrides.task, None, error=str(exc))
         return
     except Exception as exc:  # noqa: BLE001 - a sweep keeps going; the failure is recorded for `report`
         if not _is_multirun():
             raise
-        log.error("job failed:\n%s", traceback.format_exc())
+        log.info("job failed:\n%s", traceback.format_exc())
         atomic_write_json(run_dir / "failed.json", {"error": f"{type(exc).__name__}: {exc}", "kind": "crash"})
         print_job_line(HydraConfig.get().overrides.task, None, error=f"{type(exc).__name__}: {exc}")
         return
