@@ -16,7 +16,7 @@ CORPORA = ("tweet", "weibo", "clue")
 
 
 def _needs_corpora(item) -> bool:
-    return "shared_data_dir" in getattr(item, "fixturenames", ())
+    return "shared_data_dir" in getattr(item, "fixturenames", ()) or item.get_closest_marker("corpora") is not None
 
 
 def pytest_collection_modifyitems(config, items):

@@ -13,44 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from generated_corpus import english_corpus, keyword_table
 from socinf_runner import socinf
 
 ROOT = Path(__file__).resolve().parents[1]
-EMOTION_WORDS = {
-    "anger": ["furious", "rage", "hate", "annoyed", "outraged", "mad"],
-    "fear": ["scared", "afraid", "terrified", "nervous", "panic", "dread"],
-    "joy": ["happy", "delighted", "love", "smile", "cheerful", "great"],
-    "sadness": ["sad", "lonely", "cry", "miserable", "gloomy", "tears"],
-}
-FILLER = ["today", "the", "game", "work", "my", "friend", "weather", "news", "train", "coffee", "phone", "again"]
-
-
-def english_corpus(n_per_class: int, seed: int = 0) -> pd.DataFrame:
-    """Synthetic tweets: 1-3 words of their emotion, 2-5 filler words, sometimes a word of another emotion."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for label, words in EMOTION_WORDS.items():
-        others = [w for e, ws in EMOTION_WORDS.items() if e != label for w in ws]
-        for _ in range(n_per_class):
-            tokens = list(rng.choice(words, rng.integers(1, 4))) + list(rng.choice(FILLER, rng.integers(2, 6)))
-            if rng.random() < 0.3:
-                tokens.append(rng.choice(others))
-            rows.append((" ".join(rng.permutation(tokens)), label))
-    return pd.DataFrame(rows, columns=["text", "label"])
-
-
-def word_table(corpus: pd.DataFrame) -> pd.DataFrame:
-    """The paper's keyword-presence features (III.A) of every word, as a CSV corpus."""
-    vocab = sorted({w for words in EMOTION_WORDS.values() for w in words} | set(FILLER))
-    tokens = corpus["text"].str.split().apply(set)
-    return pd.DataFrame({f"has_{w}": tokens.apply(lambda t, w=w: int(w in t)) for w in vocab}).assign(
-        label=corpus["label"])
-
-
 @pytest.fixture(scope="module")
 def english_csv(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("corpus") / "tweets.csv"
-    word_table(english_corpus(300)).to_csv(path, index=False)
+    keyword_table(english_corpus(300)).to_csv(path, index=False)
     return path
 
 
@@ -58,7 +28,7 @@ def test_pipeline_on_a_generated_english_corpus_data_target_socinf_metrics_repor
     home, work = tmp_path / "home", tmp_path / "work"
     work.mkdir()
     args = ["run", "dataset=csv", f"dataset.path={english_csv}", "target=xgboost", "eval.size=150",
-            "synthesis.n_records=600", "synthesis.burn_in=50", "mimic.epochs=30", "threads=1"]
+            "synthesis.n_records=500", "synthesis.burn_in=50", "mimic.epochs=15", "threads=1"]
     proc = socinf(args, cwd=work, data_dir=None, env_extra={"SOCINF_DATA": str(home)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(p.name for p in work.iterdir()) == ["outputs"]  # caches went to the data home
