@@ -7,7 +7,10 @@ the data home (``$SOCINF_DATA`` or the per-user default), downloading the pinned
 (``$SOCINF_DATA_URL``: a mirror). If that fails the session stops at once with one line saying how to
 provide them. ``make test-fast`` (``-m "not slow and not corpora"``) needs no corpora at all.
 """
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,30 @@ def pytest_collection_finish(session):
 def shared_data_dir(request) -> Path:
     """The real corpora: ``$SOCINF_DATA_DIR`` or the data home, laid out as ``emoint/``, ``weibo-smp2020-ewect/``, ..."""
     return request.config.socinf_corpora
+
+
+@pytest.fixture
+def serve(request):
+    """``serve(folder)`` -> (url, hits): a real HTTP server on 127.0.0.1 serving ``folder`` (a corpus mirror)."""
+    servers = []
+
+    def start(directory: Path) -> tuple[str, list]:
+        hits: list[str] = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):
+                hits.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}", hits
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()

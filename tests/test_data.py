@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import csv
 import functools
-import http.server
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -208,32 +206,6 @@ def test_missing_file_raises(shared_data_dir, tmp_path):
 
 
 # ------------------------------------------------------------ download from a local HTTP server
-
-@pytest.fixture
-def serve(request):
-    servers = []
-
-    def start(directory: Path) -> tuple[str, list]:
-        hits: list[str] = []
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def do_GET(self):
-                hits.append(self.path)
-                super().do_GET()
-
-            def log_message(self, *args):  # keep pytest output clean
-                pass
-
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
-        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(srv)
-        return f"http://127.0.0.1:{srv.server_address[1]}", hits
-
-    yield start
-    for srv in servers:
-        srv.shutdown()
-        srv.server_close()
-
 
 def test_fetch_downloads_and_verifies(shared_data_dir, tmp_path, serve):
     url, hits = serve(shared_data_dir)
