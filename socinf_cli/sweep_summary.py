@@ -12,7 +12,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 
 
-FIXED_ENV = "SOCINF_SWEEP_FIXED"  # the sweep's fixed overrides, for the jobs' one-line reports
+FIXED_ENV = "SOCINF_SWEEP_FIXED"  # keys of the sweep's fixed overrides, for the jobs' one-line reports
 _SWEEP_SYNTAX = (",", "glob(", "range(", "choice(", "interval(")
 
 
@@ -60,8 +60,8 @@ def print_sweep_summary(sweep_dir: Path) -> None:
 
 class SweepSummary(Callback):
     def on_multirun_start(self, config, **kwargs) -> None:
-        fixed = [o for o in config.hydra.overrides.task if not any(t in o for t in _SWEEP_SYNTAX)]
-        os.environ[FIXED_ENV] = "\x1f".join(fixed)  # inherited by the launcher's worker processes
+        fixed = [o.split("=", 1)[0] for o in config.hydra.overrides.task if not any(t in o for t in _SWEEP_SYNTAX)]
+        os.environ[FIXED_ENV] = "\x1f".join(fixed)  # keys, inherited by the launcher's worker processes
 
     def on_multirun_end(self, config, **kwargs) -> None:
         print_sweep_summary(Path(config.hydra.sweep.dir))

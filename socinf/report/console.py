@@ -27,8 +27,8 @@ def verdict_rows(verdict: dict) -> list[tuple[str, str]]:
 def job_line(overrides, result: dict | None, error: str | None = None) -> str:
     """One line per finished sweep job: its overrides (less the sweep's fixed ones, env SOCINF_SWEEP_FIXED)
     and the headline numbers, or why it failed."""
-    fixed = set(os.environ.get("SOCINF_SWEEP_FIXED", "").split("\x1f"))
-    name = " ".join(o for o in overrides if o not in fixed) or "(defaults)"
+    fixed = set(os.environ.get("SOCINF_SWEEP_FIXED", "").split("\x1f"))  # keys ("seed", "+experiment/cell")
+    name = " ".join(o for o in overrides if o.split("=", 1)[0] not in fixed) or "(defaults)"
     if result is None:
         return f"FAILED  {name}: {error}"
     a = result["attack"]
