@@ -1,19 +1,30 @@
-# socinf: `make install` then `make test`. Corpora: SOCINF_DATA_DIR (a folder like ../shared/data) or `socinf data fetch`.
+# socinf: `make install` then `make test`. Corpora: fetched into the data home on first use (SOCINF_DATA,
+# default the platform's user data dir), or a local copy in SOCINF_DATA_DIR (a folder like ../shared/data).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+# The CPU build of torch (no CUDA libraries): what a fresh Linux machine gets from PyPI is the CUDA build.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+SHARED_DATA := $(abspath ../shared/data)
+ifneq ($(wildcard $(SHARED_DATA)),)
+export SOCINF_DATA_DIR ?= $(SHARED_DATA)
+endif
+
 # MLServer (Open Inference Protocol, target.protocol=v2) pins FastAPI < 0.116, so it gets its own venv; its
 # scikit-learn and XGBoost are pinned to socinf's so the models `socinf export` writes load bit for bit.
 MLSERVER_VENV ?= .venv-mlserver
 MLSERVER_VERSION ?= 1.7.1
-export SOCINF_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: install mlserver test bench clean
+.PHONY: install mlserver test test-fast bench clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install "torch==2.13.0" -e ".[test]"
+	$(BIN)/pip install --retries 1 --timeout 20 --index-url $(TORCH_INDEX) "torch==$(TORCH_VERSION)" \
+	  || { echo "socinf: $(TORCH_INDEX) not reachable; installing torch==$(TORCH_VERSION) from the default index"; \
+	       $(BIN)/pip install "torch==$(TORCH_VERSION)"; }
+	$(BIN)/pip install -e ".[test]"
 	$(MAKE) mlserver
 
 mlserver:
@@ -26,6 +37,9 @@ mlserver:
 
 test:
 	$(BIN)/python -m pytest -q
+
+test-fast:
+	$(BIN)/python -m pytest -q -m "not slow and not corpora"
 
 bench:
 	$(BIN)/python bench/bench_run.py

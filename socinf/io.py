@@ -10,11 +10,19 @@ from pathlib import Path
 from typing import Any
 
 
+def file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0666 less the umask (0644 by default). mkstemp uses 0600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())  # results are shared like any file the user writes, not private
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -1,9 +1,12 @@
 """Process-level settings of one job: how many threads it may use, progress bars, Ctrl-C during training."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
+import warnings
+from collections import Counter
 from contextlib import contextmanager
 from typing import Callable
 
@@ -19,25 +22,51 @@ def limit_threads(n: int) -> None:
     threadpool_limits(n)
 
 
-def progress_factory() -> Callable[[str, int], Callable[[int, int], None]] | None:
-    """A rich progress bar per long stage, only on an interactive terminal."""
+def progress_factory() -> Callable[[str, int | None], Callable[[int, int], None]] | None:
+    """Rich progress for long stages, only on an interactive terminal (``None`` otherwise).
+
+    ``start(description, total)`` adds a line to ONE shared, transient rich display (rich allows one live
+    display at a time; stages nest, e.g. the GAN epochs inside "mimic") and returns ``tick(done, total)``;
+    ``total=None`` is a stage without known length (a spinner with the elapsed time). The line goes when
+    ``done >= total``; the display when no line is left.
+    """
     if not sys.stderr.isatty():
         return None
-    from rich.progress import Progress
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    def start(description: str, total: int) -> Callable[[int, int], None]:
-        bar = Progress(transient=True)
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+
+    def start(description: str, total: int | None) -> Callable[[int, int], None]:
+        if not bar.tasks:
+            bar.start()
         task = bar.add_task(description, total=total)
-        bar.start()
 
         def tick(done: int, total_: int) -> None:
             bar.update(task, completed=done)
             if done >= total_:
-                bar.stop()
+                bar.remove_task(task)
+                if not bar.tasks:
+                    bar.stop()
 
         return tick
 
     return start
+
+
+@contextmanager
+def summarised_warnings(log, level: int = logging.WARNING):
+    """Library warnings (e.g. scikit-learn's ConvergenceWarning, once per fitted model) summarised once:
+    one log line per distinct warning with how often it occurred, instead of one stderr block each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # count every occurrence ...
+        for category in (DeprecationWarning, PendingDeprecationWarning):  # ... of what Python shows by default
+            warnings.filterwarnings("ignore", category=category)
+        yield
+    counts = Counter((w.category.__name__, str(w.message).splitlines()[0]) for w in caught)
+    for (category, message), n in counts.items():
+        log.log(level, "%s%s: %s", category, f" (x{n})" if n > 1 else "", message)
 
 
 @contextmanager

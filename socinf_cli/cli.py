@@ -12,12 +12,17 @@ import sys
 USAGE = """usage: socinf <command> [args]
 
 commands:
-  run [overrides]         one membership-inference audit (Hydra; -m sweeps, --help lists config groups)
+  run [overrides]         one membership-inference audit (Hydra; -m sweeps, --help lists config groups;
+                          --dry-run prints the protocol and the queries each stage would send, then exits)
   serve [overrides]       train a model on the member split and serve it over HTTP (a stand-in MLaaS API)
   export DIR [overrides]  train it as serve does and write it for MLServer (Open Inference Protocol, target.protocol=v2)
   data fetch [tweet|weibo|clue|all]   download the corpora from their pinned URLs, SHA-256 checked
   data info [overrides]   where the corpora are, checksums, records per label, duplicates removed
   report PATH             tables and figures for a run dir or a multirun dir
+  --version               the installed version
+
+corpora: downloaded on first use into the data home ($SOCINF_DATA, default the per-user data dir), or read
+from a local copy ($SOCINF_DATA_DIR); `socinf data --help`
 
 examples:
   socinf run dataset=tweet target=xgboost
@@ -47,16 +52,53 @@ def _hydra_app(task, name: str, args: list[str]) -> None:
     app()
 
 
+DRY_RUN = ("--dry-run", "plan=true")
+
+
+def _dry_run(args: list[str]) -> None:
+    """Compose and validate the run's config like ``socinf run`` would, print the plan; no Hydra run dir."""
+    from socinf.errors import ConfigError
+    from socinf_cli.compose import compose
+    from socinf_cli.plan import print_plan
+    from socinf_cli.validate import validate
+
+    if any(a in ("-m", "--multirun") for a in args):
+        raise ConfigError("--dry-run plans one run: drop -m / --multirun")
+    overrides = [a for a in args if a not in DRY_RUN]
+    try:
+        cfg = compose(overrides)
+    except Exception as exc:  # noqa: BLE001 - Hydra's override / composition errors: one line
+        raise ConfigError(str(exc).splitlines()[0]) from None
+    validate(cfg)
+    print_plan(cfg)
+
+
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `socinf --help | head -1`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
+
+
+def _main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
+        return
+    if argv[0] in ("--version", "-V"):
+        from socinf import __version__
+
+        print(f"socinf {__version__}")
         return
     command, rest = argv[0], argv[1:]
     from socinf.errors import SocinfError
 
     try:
-        if command == "run":
+        if command == "run" and any(a in DRY_RUN for a in rest):
+            _dry_run(rest)
+        elif command == "run":
             from socinf_cli.tasks import run_task
 
             _hydra_app(run_task, "run", rest)

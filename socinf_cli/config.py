@@ -14,7 +14,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from socinf.attacks.lira import LiRAConfig
-from socinf.attacks.mimic import MimicConfig
+from socinf.attacks.mimic_config import MimicConfig  # torch-free: `socinf run --help` stays fast
 from socinf.attacks.rmia import RMIAConfig
 from socinf.attacks.synthesis import SynthesisConfig
 
@@ -97,9 +97,10 @@ class EvalConfig:
 
 @dataclass
 class DataConfig:
-    dir: Optional[str] = None  # a local folder holding the corpora (env SOCINF_DATA_DIR)
-    root: str = "data"  # downloads and caches, relative to the directory socinf was started in
+    dir: Optional[str] = None  # a read-only local copy of the corpora (env SOCINF_DATA_DIR)
+    root: Optional[str] = None  # the data home: downloads and caches (env SOCINF_DATA; None = per-user default)
     url_base: Optional[str] = None  # a mirror replacing the pinned URLs
+    download_if_missing: bool = True  # fetch missing corpora into the data home on first use
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Where a command's files live: the directory socinf was started in, the data root, the stage cache."""
+"""Where a command's files live: the directory socinf was started in, the data home, the stage cache."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,6 +17,11 @@ def original_cwd() -> Path:
 
 
 def data_root(cfg) -> Path:
+    """The data home: ``data.root`` (env ``SOCINF_DATA``) or the per-user default; never the working directory."""
+    from socinf.data.fetch import data_home
+
+    if not cfg.data.root:
+        return data_home()
     root = Path(cfg.data.root).expanduser()
     return root if root.is_absolute() else original_cwd() / root
 

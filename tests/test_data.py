@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import csv
 import functools
-import http.server
+import os
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +12,11 @@ import pandas as pd
 import pytest
 
 from socinf.data import fetch as fetch_mod
-from socinf.data.fetch import fetch, resolve_corpus_dir, verify_report
+from socinf.data.fetch import check_folder, fetch, resolve_corpus_dir
 from socinf.data.loaders import SUPPORTED_CLASSES, load_corpus, load_csv_corpus
 from socinf.data.registry import REGISTRY
 from socinf.errors import DataError, SocinfError
+from socinf_runner import FAST, socinf
 
 TWEET2 = {"anger": "negative", "fear": "negative", "sadness": "negative", "joy": "positive"}
 WEIBO3 = {"angry": "negative", "sad": "negative", "fear": "negative", "happy": "positive", "neutral": "neutral"}
@@ -143,12 +143,32 @@ def _copy_corpus(shared: Path, corpus: str, data_dir: Path) -> Path:
     return dst
 
 
-def test_resolve_uses_data_dir_and_caches_hashes(shared_data_dir, tmp_path, monkeypatch):
-    root = tmp_path / "root"
-    assert resolve_corpus_dir("tweet", str(shared_data_dir), root) == shared_data_dir / "emoint"
-    assert (root / "cache" / "sha256.json").is_file()
-    monkeypatch.setattr(fetch_mod, "sha256_file", lambda p: pytest.fail(f"rehashed {p}"))
-    resolve_corpus_dir("tweet", str(shared_data_dir), root)  # all answered from the sidecar
+def test_every_load_hashes_every_file(shared_data_dir, tmp_path, monkeypatch):
+    hashed = []
+    real = fetch_mod.sha256_file
+    monkeypatch.setattr(fetch_mod, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    for _ in range(2):
+        assert resolve_corpus_dir("tweet", str(shared_data_dir), tmp_path) == shared_data_dir / "emoint"
+    assert len(hashed) == 24 and not (tmp_path / "cache").exists()  # no sidecar of "already verified" files
+
+
+def test_same_size_edit_with_old_times_fails_the_run(shared_data_dir, tmp_path):
+    """Issue 11: an edit keeping size and mtime passed as "SHA-256 OK" (the sidecar trusted size+mtime)."""
+    data_dir, root = tmp_path / "d", tmp_path / "root"
+    folder = _copy_corpus(shared_data_dir, "clue", data_dir)
+    resolve_corpus_dir("clue", str(data_dir), root)  # a first load (the old code remembered the file here)
+    path = folder / "test.txt"
+    st, body = path.stat(), bytearray(path.read_bytes())
+    body[100] = ord("x") if body[100] != ord("x") else ord("y")
+    path.write_bytes(bytes(body))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    proc = socinf(["run", "dataset=clue", "dataset.num_classes=7", "target=logistic", f"data.root={root}",
+                   f"hydra.run.dir={tmp_path / 'run'}", *FAST], cwd=tmp_path, data_dir=data_dir)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.count("socinf: error:") == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert f"{path} has SHA-256 {fetch_mod.sha256_file(path)}" in proc.stderr
+    assert not (tmp_path / "run").exists()  # rejected before any work: no run dir left behind
 
 
 def test_changed_file_is_rehashed(shared_data_dir, tmp_path):
@@ -167,59 +187,34 @@ def test_wrong_checksum_names_file_and_hashes(shared_data_dir, tmp_path):
     with open(folder / bad.name, "ab") as fh:
         fh.write(b"x")
     with pytest.raises(DataError) as err:
-        resolve_corpus_dir("tweet", str(data_dir), tmp_path / "root")
+        resolve_corpus_dir("tweet", str(data_dir), tmp_path / "root", download=True)  # never into a local copy
     msg = str(err.value)
     assert bad.name in msg and bad.sha256 in msg and fetch_mod.sha256_file(folder / bad.name) in msg
-    assert "socinf data fetch tweet" in msg and "SOCINF_DATA_DIR" in msg and "\n" not in msg
-    assert [s for _, _, s in verify_report("tweet", str(data_dir), tmp_path / "root")].count("bad") == 1
+    assert "SOCINF_DATA_DIR" in msg and str(tmp_path / "root") in msg and "\n" not in msg
+    assert [r.status for r in check_folder("tweet", folder)].count("bad") == 1
 
 
 def test_missing_file_raises(shared_data_dir, tmp_path):
     data_dir = tmp_path / "d"
     folder = _copy_corpus(shared_data_dir, "clue", data_dir)
     (folder / "valid.txt").unlink()
-    with pytest.raises(DataError, match=r"missing file .*valid\.txt.*socinf data fetch clue.*SOCINF_DATA_DIR"):
+    with pytest.raises(DataError, match=r"missing file .*valid\.txt.*SOCINF_DATA_DIR"):
         resolve_corpus_dir("clue", str(data_dir), tmp_path / "root")
-    with pytest.raises(DataError, match="missing file"):  # default location: <root>/raw/<corpus>
-        resolve_corpus_dir("clue", None, tmp_path / "root")
-    assert verify_report("clue", str(data_dir), tmp_path / "root")[0][2] == "missing"
+    with pytest.raises(DataError, match=r"missing file .*root/clue-emotion/valid\.txt.*socinf data fetch clue"):
+        resolve_corpus_dir("clue", None, tmp_path / "root")  # the data home, download off
+    assert check_folder("clue", folder)[0].status == "missing"
 
 
 # ------------------------------------------------------------ download from a local HTTP server
 
-@pytest.fixture
-def serve(request):
-    servers = []
-
-    def start(directory: Path) -> tuple[str, list]:
-        hits: list[str] = []
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def do_GET(self):
-                hits.append(self.path)
-                super().do_GET()
-
-            def log_message(self, *args):  # keep pytest output clean
-                pass
-
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
-        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(srv)
-        return f"http://127.0.0.1:{srv.server_address[1]}", hits
-
-    yield start
-    for srv in servers:
-        srv.shutdown()
-        srv.server_close()
-
-
 def test_fetch_downloads_and_verifies(shared_data_dir, tmp_path, serve):
     url, hits = serve(shared_data_dir)
-    dest = fetch("tweet", tmp_path, url_base=url, progress=False)
-    assert dest == tmp_path / "raw" / "tweet" and len(hits) == 12
+    home = tmp_path / "home"
+    dest = resolve_corpus_dir("tweet", None, home, download=True, url_base=url)
+    assert dest == home / "emoint" and len(hits) == 12  # the layout of a local copy: one folder serves both
     assert sorted(p.name for p in dest.iterdir()) == sorted(f.name for f in REGISTRY["tweet"].files)
-    assert resolve_corpus_dir("tweet", None, tmp_path) == dest
-    fetch("tweet", tmp_path, url_base=url, progress=False)
+    assert resolve_corpus_dir("tweet", str(home), tmp_path / "other") == dest  # the home as SOCINF_DATA_DIR
+    assert fetch("tweet", home, url_base=url, progress=False) == dest
     assert len(hits) == 12  # second run: everything present and valid, nothing downloaded
 
 
@@ -234,16 +229,17 @@ def test_fetch_corrupted_file_leaves_nothing(shared_data_dir, tmp_path, serve):
     msg = str(err.value)
     assert "test.txt" in msg and f"{url}/clue-emotion/test.txt" in msg
     assert REGISTRY["clue"].file("test.txt").sha256 in msg and "SOCINF_DATA_DIR" in msg
-    assert sorted(p.name for p in (tmp_path / "root" / "raw" / "clue").iterdir()) == ["valid.txt"]
+    assert sorted(p.name for p in (tmp_path / "root" / "clue-emotion").iterdir()) == ["valid.txt"]
 
 
-def test_fetch_http_error_and_no_server(tmp_path, serve):
+def test_fetch_http_error_and_no_server(tmp_path, serve, monkeypatch):
+    monkeypatch.setattr(fetch_mod, "_RETRIES", 0)  # the message is under test here, not pooch's waits
     url, _ = serve(tmp_path / "empty_mirror_that_does_not_exist")
     with pytest.raises(DataError, match=r"cannot download valid\.txt from .*404"):
         fetch("clue", tmp_path / "root", url_base=url, progress=False)
     with pytest.raises(DataError, match="cannot download"):
         fetch("clue", tmp_path / "root", url_base="http://127.0.0.1:9", progress=False)
-    assert list((tmp_path / "root" / "raw" / "clue").iterdir()) == []
+    assert list((tmp_path / "root" / "clue-emotion").iterdir()) == []
 
 
 def test_pinned_urls_are_commit_pinned():

@@ -172,6 +172,7 @@ def test_shadow_completes_against_label_only_outputs(shared_data_dir, tmp_path):
     assert 0.0 <= metrics["attack"]["auc"] <= 1.0
 
 
+@pytest.mark.slow
 def test_defenses_sweep_fails_xgboost_dp_cleanly_and_reports(shared_data_dir, tmp_path):
     """A real multirun of experiment=defenses (cut down): SocInf + baselines vs label-only answers complete,
     xgboost+dp is recorded as failed with the clear message, and the report section writes its files."""

@@ -38,6 +38,8 @@ from socinf_cli.remote import open_remote_target
 from socinf.targets.remote_client import RemoteTarget
 from socinf_runner import KEY, socinf, start_server
 
+pytestmark = pytest.mark.slow  # real servers, subprocesses and sweeps
+
 FAST = ["dataset=tweet", "dataset.per_class=300", "eval.size=100", "synthesis.n_records=600", "synthesis.burn_in=50",
         "mimic.epochs=3", "method.baselines=false", "threads=1"]
 

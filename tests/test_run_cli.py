@@ -17,6 +17,7 @@ REPORTED = {
 }
 
 
+@pytest.mark.slow
 def test_tweet_xgboost_run_writes_every_figure(tmp_path, shared_data_dir):
     proc, m = run_audit(tmp_path, shared_data_dir, ["dataset=tweet", "target=xgboost"])
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -37,6 +38,7 @@ def test_tweet_xgboost_run_writes_every_figure(tmp_path, shared_data_dir):
     assert "attack accuracy" in proc.stdout and "collision ceiling" in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides, label", [
     (["dataset.num_classes=2", "target=logistic", "synthesis=format"], "Tweet(2)"),
     (["dataset=weibo", "dataset.num_classes=5", "target=logistic", "attack=nn"], "Weibo(5)"),
@@ -50,6 +52,7 @@ def test_other_corpora_targets_and_protocols_complete(tmp_path, shared_data_dir,
     assert m["protocol"]["name"] == expected_protocol
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path, shared_data_dir):
     runs = [run_audit(tmp_path, shared_data_dir, ["cache.enabled=false", f"seed={seed}"], name=f"r{i}")
             for i, seed in enumerate([3, 3, 4])]
@@ -61,6 +64,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path, shared_data_d
     assert a["attack"] != c["attack"] or a["target"] != c["target"]
 
 
+@pytest.mark.slow
 def test_rerun_in_the_same_dir_reuses_finished_stages_and_pays_no_queries_twice(tmp_path, shared_data_dir):
     first = run_audit(tmp_path, shared_data_dir, [])[1]
     (tmp_path / "run" / "metrics.json").unlink()  # as if interrupted before the end
@@ -126,6 +130,7 @@ def test_data_info_reports_checksums_counts_and_duplicates(tmp_path, shared_data
     assert "tweet(4)" in proc.stdout and "tweet(2)" in proc.stdout
 
 
+@pytest.mark.slow
 def test_a_users_own_csv_table_is_audited_and_numeric_columns_need_population(tmp_path):
     import numpy as np
 

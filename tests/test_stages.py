@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from generated_corpus import english_corpus, write_emoint
 from socinf.attacks.inout import kmeans_in_out_split
 from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
 from socinf.attacks.synthesis import format_walk, pairwise_model, synthesize_statistics
@@ -16,9 +17,14 @@ from socinf.targets.base import CountingTarget
 from socinf.owner.models import fit_local_model
 
 
-@pytest.fixture(scope="module")
-def tweet(shared_data_dir):
-    corpus = load_corpus("tweet", 4, shared_data_dir / "emoint", per_class=400, seed=0)
+@pytest.fixture(scope="module", params=[pytest.param("real", marks=pytest.mark.corpora), "generated"])
+def tweet(request, tmp_path_factory):
+    """Tweet(4): 400 a class from the real EmoInt corpus, or from the English corpus the tests generate."""
+    if request.param == "real":
+        folder = request.getfixturevalue("shared_data_dir") / "emoint"
+    else:
+        folder = write_emoint(english_corpus(500), tmp_path_factory.mktemp("generated") / "emoint")
+    corpus = load_corpus("tweet", 4, folder, per_class=400, seed=0)
     splits = make_splits(corpus, "random", 0.5, 0.5, 150, "heldout", seed=0)
     feat = KeywordFeaturizer("en", keywords_per_class("tweet", corpus.class_names, None, None))
     feat.fit([corpus.texts[i] for i in splits.members], corpus.labels[splits.members])

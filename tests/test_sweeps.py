@@ -6,7 +6,11 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from socinf_runner import socinf
+
+pytestmark = pytest.mark.slow  # real servers, subprocesses and sweeps
 
 TINY = ["dataset.per_class=300", "eval.size=150", "synthesis.n_records=800", "synthesis.burn_in=100",
         "mimic.epochs=5", "method.baselines=false", "threads=1"]
@@ -27,7 +31,12 @@ def metrics(job_dir: Path) -> dict:
 def test_joblib_sweep_over_attack_models_reuses_the_cached_stages(tmp_path, shared_data_dir):
     proc, root = sweep(tmp_path, shared_data_dir, ["attack=svm,knn,nn,xgboost"])
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Joblib.Parallel" in proc.stderr + proc.stdout
+    assert "hydra_joblib_launcher" in (root / "multirun.yaml").read_text()
+    assert "Joblib.Parallel" not in proc.stderr + proc.stdout  # the launcher's repr stays off the terminal
+    done = sorted(line.split()[1] for line in proc.stdout.splitlines() if line.startswith("done "))
+    assert done == ["attack=knn:", "attack=nn:", "attack=svm:", "attack=xgboost:"], proc.stdout  # one line per job
+    assert "STRONGEST" not in proc.stdout and "job  overrides" in proc.stdout  # per-job tables in run.log only
+    assert "STRONGEST" in (root / "0" / "run.log").read_text()
     jobs = [metrics(root / str(i)) for i in range(4)]
     assert all(m["complete"] for m in jobs)
     assert [m["method"]["attack_model"] for m in jobs] == ["svm", "knn", "nn", "xgboost"]

@@ -35,9 +35,12 @@ def make_attack_model(name: str, params: Mapping[str, Any], seed: int, threads: 
 
         return XGBClassifier(random_state=seed, n_jobs=threads, tree_method="hist", **params)
     if name == "svm":
+        from sklearn.calibration import CalibratedClassifierCV
         from sklearn.svm import SVC
 
-        return SVC(probability=True, random_state=seed, **params)
+        # Platt scaling of the SVM's decision values, fitted on 5-fold out-of-fold scores and one SVM on all
+        # rows (ensemble=False): what SVC(probability=True) did, without its deprecation (removed in 1.11).
+        return CalibratedClassifierCV(SVC(**params), method="sigmoid", cv=5, ensemble=False)
     if name == "knn":
         from sklearn.neighbors import KNeighborsClassifier
 

@@ -47,11 +47,15 @@ class AttackContext:
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
+        """Time ``stage`` (``timings``) and, on a terminal, show it as a progress line with its elapsed time."""
         start = time.perf_counter()
+        tick = self.progress(stage.replace("_", " "), None) if self.progress else None
         try:
             yield
         finally:
             self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+            if tick is not None:
+                tick(1, 1)
 
 
 def as_config(value, cls):

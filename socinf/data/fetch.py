@@ -1,26 +1,47 @@
-"""Locate, verify and download the pinned corpus files.
+"""Locate, verify and download the pinned corpus files (scikit-learn's ``fetch_*`` convention).
 
-Every file a run reads is checked against its pinned SHA-256 (a corrupted or
-silently updated corpus would change every membership-inference number). To
-keep repeated runs fast, successful checks are remembered in a JSON sidecar
-``<root>/cache/sha256.json`` keyed by absolute path, size and mtime; a file
-whose size or mtime changed is hashed again.
+Corpora live in one **data home** per user: ``$SOCINF_DATA``, else the
+platform's user data dir (``platformdirs``), else ``~/socinf_data``. Its layout
+is that of a local copy such as ``../shared/data`` (``<home>/emoint/...``,
+``<home>/weibo-smp2020-ewect/...``: the folder names of ``registry.py``), so one
+folder serves both. A read-only local copy (``data.dir`` / ``SOCINF_DATA_DIR``)
+wins over the home when set. Missing files are downloaded into the home from
+their commit-pinned URLs with ``pooch`` (retries; a temporary file renamed only
+once its SHA-256 matches).
+
+Every file a run reads is hashed against its pinned SHA-256 on every load: the
+whole Weibo corpus (7.9 MB, the largest) hashes in ~0.08 s, so no sidecar of
+"already verified" files is kept; an edited file with its old size and times is
+caught like any other.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import tempfile
-import urllib.error
-import urllib.request
+import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from socinf.data.registry import CorpusFiles, PinnedFile, corpus_files
 from socinf.errors import DataError
+from socinf.io import file_mode
 
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60
+_RETRIES = 2  # pooch waits 1 s, then 2 s between attempts
+
+
+def data_home() -> Path:
+    """The per-user data home: ``$SOCINF_DATA``, else the platform's user data dir, else ``~/socinf_data``."""
+    env = os.environ.get("SOCINF_DATA")
+    if env:
+        return Path(env).expanduser()
+    try:
+        from platformdirs import user_data_dir
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        return Path.home() / "socinf_data"
+    return Path(user_data_dir("socinf", appauthor=False))
 
 
 def sha256_file(path: Path) -> str:
@@ -31,135 +52,88 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-class _HashCache:
-    """JSON sidecar of verified files; best effort (a read-only root just means rehashing)."""
-
-    def __init__(self, root: str | Path):
-        self.path = Path(root) / "cache" / "sha256.json"
-        try:
-            self.entries = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self.entries = {}
-        self.dirty = False
-
-    @staticmethod
-    def _key(path: Path) -> tuple[str, list[int]]:
-        st = path.stat()
-        return str(path.resolve()), [st.st_size, st.st_mtime_ns]
-
-    def known_good(self, path: Path, sha: str) -> bool:
-        key, stamp = self._key(path)
-        entry = self.entries.get(key)
-        return entry is not None and entry["stamp"] == stamp and entry["sha256"] == sha
-
-    def remember(self, path: Path, sha: str) -> None:
-        key, stamp = self._key(path)
-        self.entries[key] = {"stamp": stamp, "sha256": sha}
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write_text(self.path, json.dumps(self.entries, indent=1, sort_keys=True))
-        except OSError:
-            pass  # the cache is an optimisation only
-        self.dirty = False
+@dataclass(frozen=True)
+class FileStatus:
+    pinned: PinnedFile
+    path: Path
+    status: str  # "ok" | "missing" | "bad"
+    actual: str | None = None  # the SHA-256 found, when "bad"
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _check(path: Path, pinned: PinnedFile, cache: _HashCache) -> str | None:
-    """``None`` if ``path`` is present and valid, else ``"missing"`` or the actual SHA-256."""
-    if not path.is_file():
-        return "missing"
-    if cache.known_good(path, pinned.sha256):
-        return None
-    actual = sha256_file(path)
-    if actual != pinned.sha256:
-        return actual
-    cache.remember(path, actual)
-    return None
-
-
-def _fixes(spec: CorpusFiles, pinned: PinnedFile) -> str:
-    return (f"run 'socinf data fetch {spec.corpus}' or point data.dir= / SOCINF_DATA_DIR "
-            f"at a folder holding {spec.folder}/{pinned.name}")
-
-
-def resolve_corpus_dir(corpus: str, data_dir: str | None, root: str | Path) -> Path:
-    """Folder holding ``corpus``'s files, every file verified against its pinned SHA-256.
-
-    ``data_dir`` (config ``data.dir``, usually ``${oc.env:SOCINF_DATA_DIR,null}``)
-    wins: files are then read from ``<data_dir>/<folder>/``; otherwise from
-    ``<root>/raw/<corpus>/`` where ``socinf data fetch`` puts them.
-    """
-    spec = corpus_files(corpus)
-    folder = Path(data_dir) / spec.folder if data_dir else Path(root) / "raw" / corpus
-    cache = _HashCache(root)
-    try:
-        for pinned in spec.files:
-            path = folder / pinned.name
-            problem = _check(path, pinned, cache)
-            if problem == "missing":
-                raise DataError(f"{corpus}: missing file {path} (expected SHA-256 {pinned.sha256}); "
-                                + _fixes(spec, pinned))
-            if problem is not None:
-                raise DataError(f"{corpus}: {path} has SHA-256 {problem}, expected {pinned.sha256}; "
-                                + _fixes(spec, pinned))
-    finally:
-        cache.save()  # keep the files verified before a failure
-    return folder
-
-
-def verify_report(corpus: str, data_dir: str | None, root: str | Path) -> list[tuple[str, Path, str]]:
-    """``(file name, path, "ok" | "missing" | "bad")`` per pinned file, for ``socinf data info``."""
-    spec = corpus_files(corpus)
-    folder = Path(data_dir) / spec.folder if data_dir else Path(root) / "raw" / corpus
-    cache = _HashCache(root)
+def check_folder(corpus: str, folder: Path) -> list[FileStatus]:
+    """Every pinned file of ``corpus`` in ``folder``, hashed now."""
     rows = []
-    for pinned in spec.files:
-        path = folder / pinned.name
-        problem = _check(path, pinned, cache)
-        rows.append((pinned.name, path, "ok" if problem is None else "missing" if problem == "missing" else "bad"))
-    cache.save()
+    for pinned in corpus_files(corpus).files:
+        path = Path(folder) / pinned.name
+        if not path.is_file():
+            rows.append(FileStatus(pinned, path, "missing"))
+            continue
+        actual = sha256_file(path)
+        rows.append(FileStatus(pinned, path, "ok" if actual == pinned.sha256 else "bad", actual))
     return rows
 
 
-def _download(url: str, dest: Path, pinned: PinnedFile, spec: CorpusFiles, bar) -> None:
-    """Stream ``url`` into a temp file beside ``dest``, check the hash, then rename atomically."""
-    alt = (f"(expected SHA-256 {pinned.sha256}); alternatively point data.dir= / SOCINF_DATA_DIR "
-           f"at a folder holding {spec.folder}/{pinned.name}")
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        h = hashlib.sha256()
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=_TIMEOUT_S) as resp:
-                task = bar.add_task(pinned.name, total=int(resp.headers.get("Content-Length") or 0) or None)
-                for block in iter(lambda: resp.read(_CHUNK), b""):
-                    out.write(block)
-                    h.update(block)
-                    bar.advance(task, len(block))
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = (f"HTTP {exc.code} {exc.reason}" if isinstance(exc, urllib.error.HTTPError)
-                      else getattr(exc, "reason", None) or exc)
-            raise DataError(f"{spec.corpus}: cannot download {pinned.name} from {url}: {reason} {alt}") from None
-        if h.hexdigest() != pinned.sha256:
-            raise DataError(f"{spec.corpus}: {pinned.name} downloaded from {url} has SHA-256 "
-                            f"{h.hexdigest()} {alt}")
-        os.replace(tmp, dest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)  # no partial file survives a failure
+def corpus_folder(corpus: str, data_dir: str | None, home: str | Path) -> Path:
+    """Where ``corpus`` is read from: ``<data_dir>/<folder>`` when a local copy is set, else ``<home>/<folder>``."""
+    return Path(data_dir if data_dir else home) / corpus_files(corpus).folder
+
+
+def _problem(row: FileStatus) -> str:
+    if row.status == "missing":
+        return f"missing file {row.path} (expected SHA-256 {row.pinned.sha256})"
+    return f"{row.path} has SHA-256 {row.actual}, expected {row.pinned.sha256}"
+
+
+def _advice(spec: CorpusFiles, pinned: PinnedFile, data_dir: str | None, home: Path) -> str:
+    if data_dir:
+        return (f"restore {spec.folder}/{pinned.name} in data.dir / SOCINF_DATA_DIR={data_dir}, or unset "
+                f"SOCINF_DATA_DIR and run 'socinf data fetch {spec.corpus}' (downloads into the data home {home})")
+    return (f"run 'socinf data fetch {spec.corpus}' (downloads into {home}; data.download_if_missing=true does it "
+            f"on demand) or point data.dir= / SOCINF_DATA_DIR at a folder holding {spec.folder}/{pinned.name}")
+
+
+def resolve_corpus_dir(corpus: str, data_dir: str | None, home: str | Path, download: bool = False,
+                       url_base: str | None = None, progress: bool = False) -> Path:
+    """Folder holding ``corpus``'s files, every file hashed now against its pinned SHA-256.
+
+    ``data_dir`` (``data.dir``, usually ``$SOCINF_DATA_DIR``) is a read-only local copy: files are read
+    from ``<data_dir>/<folder>/`` and never downloaded there. Otherwise from ``<home>/<folder>/``; with
+    ``download`` the missing or wrong files are fetched there first.
+    """
+    spec, home = corpus_files(corpus), Path(home)
+    folder = corpus_folder(corpus, data_dir, home)
+    bad = [r for r in check_folder(corpus, folder) if r.status != "ok"]
+    if bad and download and not data_dir:
+        return fetch(corpus, home, url_base=url_base, progress=progress)
+    if bad:
+        raise DataError(f"{corpus}: {_problem(bad[0])}; {_advice(spec, bad[0].pinned, data_dir, home)}")
+    return folder
+
+
+# ------------------------------------------------------------------------------------------- downloads
+
+class _RichBar:
+    """The progress-bar object pooch drives (``total``, ``update``, ``reset``, ``close``) as a rich task."""
+
+    def __init__(self, bar, description: str):
+        self.bar, self.task = bar, bar.add_task(description, total=None)
+
+    @property
+    def total(self):
+        return self.bar.tasks[self.task].total
+
+    @total.setter
+    def total(self, value: int) -> None:
+        self.bar.update(self.task, total=value or None)
+
+    def update(self, n: int) -> None:
+        self.bar.advance(self.task, n)
+
+    def reset(self) -> None:
+        self.bar.reset(self.task, total=self.total)
+
+    def close(self) -> None:
+        pass
 
 
 def _progress(enabled: bool):
@@ -167,29 +141,61 @@ def _progress(enabled: bool):
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    console=Console(stderr=True), disable=not enabled)
+                    console=Console(stderr=True), disable=not enabled, transient=True)
 
 
-def fetch(corpus: str, root: str | Path, url_base: str | None = None, progress: bool = True) -> Path:
-    """Download ``corpus``'s pinned files into ``<root>/raw/<corpus>/``; returns that folder.
+def _reason(exc: Exception) -> str:
+    """A short reason for a failed download (requests' messages nest several reprs)."""
+    text = str(exc)
+    if getattr(exc, "response", None) is not None:  # HTTPError
+        return f"HTTP {exc.response.status_code} {exc.response.reason}"
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if found:
+        return found.group(1).strip()
+    return "timed out" if "timed out" in text.lower() else text.splitlines()[0][:200] if text else type(exc).__name__
 
-    Files already present with the right hash are skipped. ``url_base`` (config
-    ``data.url_base``) replaces each pinned URL by ``<url_base>/<folder>/<name>``
-    for mirrors and tests; the pinned hash is checked either way.
+
+def _download(spec: CorpusFiles, pinned: PinnedFile, folder: Path, url: str, bar) -> None:
+    import pooch
+    import requests
+
+    pooch.get_logger().setLevel("WARNING")  # its "Downloading file ..." lines: the progress bar says it
+    pup = pooch.create(path=folder, base_url="", registry={pinned.name: f"sha256:{pinned.sha256}"},
+                       urls={pinned.name: url}, retry_if_failed=_RETRIES)
+    bar_obj = _RichBar(bar, f"{spec.corpus}: {pinned.name}") if not bar.disable else False
+    downloader = pooch.HTTPDownloader(progressbar=bar_obj, timeout=_TIMEOUT_S, chunk_size=1 << 16)
+    alt = f"point data.dir= / SOCINF_DATA_DIR at a folder holding {spec.folder}/{pinned.name}"
+    try:
+        path = pup.fetch(pinned.name, downloader=downloader)
+        os.chmod(path, file_mode())  # pooch's temporary file was private (0600)
+    except requests.exceptions.RequestException as exc:
+        raise DataError(f"{spec.corpus}: cannot download {pinned.name} from {url}: {_reason(exc)}; check the "
+                        f"network or data.url_base, or {alt} (SHA-256 {pinned.sha256})") from None
+    except ValueError as exc:  # pooch: hash mismatch (the temporary file is already deleted)
+        got = re.search(r"\(([0-9a-f]{64})\)", str(exc))
+        raise DataError(f"{spec.corpus}: {pinned.name} downloaded from {url} has SHA-256 "
+                        f"{got.group(1) if got else '?'}, expected {pinned.sha256}; {alt}") from None
+
+
+def fetch(corpus: str, home: str | Path, url_base: str | None = None, progress: bool = True) -> Path:
+    """Download ``corpus``'s missing or wrong files into ``<home>/<folder>/``; returns that folder.
+
+    Files already present with the right hash are not downloaded again. ``url_base``
+    (``data.url_base``) replaces each pinned URL by ``<url_base>/<folder>/<name>`` for
+    mirrors and tests; the pinned hash is checked either way.
     """
     spec = corpus_files(corpus)
-    dest_dir = Path(root) / "raw" / corpus
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    cache = _HashCache(root)
+    folder = corpus_folder(corpus, None, home)
+    todo = [r.pinned for r in check_folder(corpus, folder) if r.status != "ok"]
+    if not todo:
+        return folder
     try:
-        with _progress(progress) as bar:
-            for pinned in spec.files:
-                dest = dest_dir / pinned.name
-                if _check(dest, pinned, cache) is None:
-                    continue
-                url = f"{url_base.rstrip('/')}/{spec.folder}/{pinned.name}" if url_base else pinned.url
-                _download(url, dest, pinned, spec, bar)
-                cache.remember(dest, pinned.sha256)
-    finally:
-        cache.save()
-    return dest_dir
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{corpus}: cannot create {folder}: {exc.strerror}; set SOCINF_DATA (or data.root=) "
+                        "to a writable folder") from None
+    with _progress(progress and sys.stderr.isatty()) as bar:
+        for pinned in todo:
+            url = f"{url_base.rstrip('/')}/{spec.folder}/{pinned.name}" if url_base else pinned.url
+            _download(spec, pinned, folder, url, bar)
+    return folder

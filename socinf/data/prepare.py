@@ -49,7 +49,8 @@ def _source(cfg, data_root: Path) -> Path:
     ds = cfg.dataset
     if ds.name in USER_FILES:
         return Path(ds.path)
-    return resolve_corpus_dir(ds.name, cfg.data.dir, data_root)
+    return resolve_corpus_dir(ds.name, cfg.data.dir, data_root, download=cfg.data.download_if_missing,
+                              url_base=cfg.data.url_base, progress=True)
 
 
 def _load(cfg, source: Path):

@@ -1,6 +1,7 @@
 """The rich table a run prints when it ends."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -21,6 +22,24 @@ def verdict_rows(verdict: dict) -> list[tuple[str, str]]:
             rows.append((f"[bold]{title}[/bold]", f"[bold]{s['method']}[/bold]: AUC {s['auc']:.3f} [{lo:.3f}, {hi:.3f}], "
                          f"TPR@1% {s['tpr_at_1pct_fpr']:.3f} (FPR {s['fpr_realised_at_1pct']:.3f})"))
     return rows
+
+
+def job_line(overrides, result: dict | None, error: str | None = None) -> str:
+    """One line per finished sweep job: its overrides (less the sweep's fixed ones, env SOCINF_SWEEP_FIXED)
+    and the headline numbers, or why it failed."""
+    fixed = set(os.environ.get("SOCINF_SWEEP_FIXED", "").split("\x1f"))  # keys ("seed", "+experiment/cell")
+    name = " ".join(o for o in overrides if o.split("=", 1)[0] not in fixed) or "(defaults)"
+    if result is None:
+        return f"FAILED  {name}: {error}"
+    a = result["attack"]
+    best = (result.get("strongest") or {}).get("by_auc")
+    tail = f"  strongest {best['method']} AUC {best['auc']:.3f}" if best and best["method"] != result["method"]["name"] else ""
+    return (f"done    {name}: AUC {_fmt(a['auc'])}, TPR@1% {a['tpr_at_1pct_fpr']:.3f} "
+            f"({result['timings_s']['total']:.0f} s){tail}")
+
+
+def print_job_line(overrides, result: dict | None, error: str | None = None) -> None:
+    print(job_line(overrides, result, error), flush=True)
 
 
 def print_run_summary(result: dict, run_dir: Path, console: Console | None = None) -> None:
