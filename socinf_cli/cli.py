@@ -119,7 +119,7 @@ def _main(argv: list[str] | None = None) -> None:
 
             report_command(rest)
         else:
-            fail(f"unknown command {command!r}; expected run, serve, data or report (socinf --help)")
+            fail(f"unknown command {command!r}; expected run, serve, export, data or report (socinf --help)")
     except SocinfError as exc:
         fail(str(exc))
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from scipy.stats import norm
 
 from socinf.attacks.references import EPS, ReferenceAttack, ReferenceConfig, View
 
@@ -80,6 +79,8 @@ class LiRA(ReferenceAttack):
         return {"fixed_variance": self._fixed()}
 
     def _scores(self, view: View, pseudo: int | None) -> np.ndarray:
+        from scipy.stats import norm  # here: scipy.stats costs ~1 s to import, and the CLI's config imports LiRAConfig
+
         phi_target, phi = logit_confidence(view.target_p), logit_confidence(view.ref_p)
         mean_out, sd_out = _gaussian(phi, ~view.ref_in, self._fixed())
         if not self.online:
