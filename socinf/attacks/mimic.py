@@ -10,7 +10,7 @@ can be added (0 = the paper's pure GAN).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -87,6 +87,23 @@ class MimicGAN:
         self.generator = _mlp(self.n_features, self.n_classes, self.depth, self.width)
         self.discriminator = _mlp(self.n_features + self.n_classes, 1, self.d_depth, self.d_width)
         self.history_: list[dict] = []
+
+    def to_state(self) -> dict:
+        """Plain data (numbers, strings, numpy weights) that ``from_state`` rebuilds the fitted GAN from."""
+        weights = {part: {k: v.detach().numpy().copy() for k, v in getattr(self, part).state_dict().items()}
+                   for part in ("generator", "discriminator")}
+        return {"n_features": self.n_features, "n_classes": self.n_classes, "random_state": self.random_state,
+                "config": asdict(self.config), "history": self.history_, **weights}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "MimicGAN":
+        gan = cls(int(state["n_features"]), int(state["n_classes"]), MimicConfig(**state["config"]),
+                  int(state["random_state"]))
+        for part in ("generator", "discriminator"):
+            tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in state[part].items()}
+            getattr(gan, part).load_state_dict(tensors, strict=True)  # shapes checked against the config
+        gan.history_ = list(state["history"])
+        return gan
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         self.generator.eval()
