@@ -25,7 +25,8 @@ from socinf.io import plain
 from socinf.targets.base import CountingTarget, OpenedTarget
 from socinf.targets.remote_client import RemoteTarget
 
-SPAWNED_ENDPOINT = "socinf-serve:spawned"  # a spawned server's port changes every run; its model_id does not
+SPAWNED_ENDPOINT = "socinf-serve:spawned"
+BUDGET_SCOPES = ("target", "run")  # a spawned server's port changes every run; its model_id does not
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -70,8 +71,9 @@ def _check_schema(schema: dict, prepared, url: str) -> None:
 
 def query_stats(client: RemoteTarget, cache_path: Path | None) -> dict:
     """What ``metrics.json["queries"]`` adds for a remote target: the budget left and the HTTP traffic."""
-    budget = client.max_queries
-    return {"budget": budget, "budget_left": None if budget is None else budget - client.records_sent,
+    budget, spent = client.max_queries, client.spent_total()
+    return {"budget": budget, "budget_left": None if budget is None else budget - spent,
+            "budget_spent": spent, "budget_scope": client.budget_scope,
             "http_requests": client.requests, "retries": client.retries, "endpoint": client.url,
             "model_id": client.model_id, "query_cache": str(cache_path) if cache_path else None}
 
@@ -85,9 +87,13 @@ def _spent_by_stage(counting: CountingTarget, client: RemoteTarget) -> str:
 
 
 def check_client_config(t) -> None:
-    for key, value in (("timeout_s", t.timeout_s), ("start_timeout_s", t.start_timeout_s)):
-        if not value > 0:
+    for key, value in (("timeout_s", t.timeout_s), ("start_timeout_s", t.start_timeout_s), ("deadline_s", t.deadline_s)):
+        if value is not None and not value > 0:
             raise ConfigError(f"target.{key}={value}: expected seconds > 0")
+    if t.budget_scope not in BUDGET_SCOPES:
+        raise ConfigError(f"target.budget_scope={t.budget_scope}: expected one of {', '.join(BUDGET_SCOPES)}")
+    if t.max_queries is not None and t.max_queries < 0:
+        raise ConfigError(f"target.max_queries={t.max_queries}: expected records >= 0, or null (no budget)")
     for key, value in (("max_retries", t.max_retries), ("backoff_s", t.backoff_s)):
         if value < 0:
             raise ConfigError(f"target.{key}={value}: expected >= 0")
@@ -97,8 +103,8 @@ def check_client_config(t) -> None:
 
 @contextmanager
 def open_remote_target(cfg, prepared, key: str) -> Iterator:
-    from socinf_cli.paths import data_root, original_cwd
-    from socinf.targets.query_cache import QueryCache
+    from socinf_cli.paths import data_root, original_cwd, run_dir
+    from socinf.targets.query_cache import QueryCache, normalise_url
     from socinf_cli.remote_server import spawned_server
 
     t = cfg.target
@@ -114,11 +120,15 @@ def open_remote_target(cfg, prepared, key: str) -> Iterator:
             spawned = stack.enter_context(spawned_server(cfg))
             url, api_key, server_dir, endpoint = spawned.url, spawned.api_key, spawned.server_dir, SPAWNED_ENDPOINT
         splits, saved = server_splits(server_dir, cfg, prepared)
-        cache_path = data_root(cfg) / "cache" / "queries.sqlite" if t.query_cache else None
-        cache = stack.enter_context(QueryCache(cache_path)) if cache_path else None
-        client = RemoteTarget(url, api_key, batch_size=t.batch_size, timeout_s=t.timeout_s, max_retries=t.max_retries,
-                              backoff_s=t.backoff_s, max_queries=t.max_queries, cache=cache, cache_endpoint=endpoint,
-                              seed=cfg.seed)
+        db_path = data_root(cfg) / "cache" / "queries.sqlite"  # answers (target.query_cache) and the budget ledger
+        db = stack.enter_context(QueryCache(db_path))
+        cache_path = db_path if t.query_cache else None
+        endpoint = normalise_url(endpoint)
+        scope = endpoint if t.budget_scope == "target" else f"run:{run_dir()}|{endpoint}"
+        client = RemoteTarget(url, api_key, batch_size=t.batch_size, timeout_s=t.timeout_s, deadline_s=t.deadline_s,
+                              max_retries=t.max_retries, backoff_s=t.backoff_s, max_queries=t.max_queries,
+                              cache=db if t.query_cache else None, cache_endpoint=endpoint, ledger=db,
+                              budget_scope=scope, seed=cfg.seed)
         stack.callback(client.close)
         schema = client.connect()
         _check_schema(schema, prepared, client.url)

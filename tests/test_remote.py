@@ -163,7 +163,7 @@ def test_api_contract_and_answers_equal_the_same_model_trained_locally(server, p
     assert httpx.get(f"{server.url}/healthz").status_code == 200
     assert httpx.get(f"{server.url}/v1/schema").status_code == 401
     schema = httpx.get(f"{server.url}/v1/schema", headers=key).json()
-    assert set(schema) == {"model_id", "features", "classes", "max_batch", "max_body_bytes", "output"}
+    assert set(schema) == {"model_id", "features", "classes", "max_batch", "max_body_bytes", "output", "idempotency"}
     assert [f["name"] for f in schema["features"]] == data.feature_names and schema["classes"] == data.class_names
     assert {f["type"] for f in schema["features"]} == {"binary"}
     for path in ("/docs", "/openapi.json", "/redoc", "/v1/members"):  # nothing else is reachable

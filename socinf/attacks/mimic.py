@@ -112,6 +112,8 @@ class MimicGAN:
         return torch.softmax(logits, dim=1).double().numpy()
 
     def fit(self, X: np.ndarray, Y_target: np.ndarray, progress=None) -> "MimicGAN":
+        if len(X) == 0:
+            raise ValueError("MimicGAN.fit: no records to mimic (X is empty)")
         X_t = torch.as_tensor(np.asarray(X), dtype=torch.float32)
         Y_t = torch.as_tensor(np.asarray(Y_target), dtype=torch.float32)
         gen, disc = self.generator, self.discriminator

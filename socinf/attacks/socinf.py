@@ -87,6 +87,12 @@ class SocInf:
         untrained = MimicGAN(knowledge.n_features, knowledge.n_classes, config, random_state=ctx.seed)
         before = fidelity(untrained.predict_proba(syn.X[held_out]), syn.Y[held_out])
 
+        if len(train) == 0:  # e.g. a target answering one constant vector: Stage 2 found no "in" record
+            report = {"mimic": {"untrained": before, "trained": before, "n_train": 0, "n_heldout": int(len(held_out)),
+                                "final_losses": None, "skipped": "no synthetic record was split 'in' (the target's "
+                                "answers do not separate); the mimic stays untrained"}}
+            return untrained, held_out, report
+
         def compute() -> MimicGAN:
             gan = MimicGAN(knowledge.n_features, knowledge.n_classes, config, random_state=ctx.seed)
             tick = ctx.progress("mimic GAN epochs", m["epochs"]) if ctx.progress else None

@@ -10,6 +10,7 @@ stays in the run dir.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -17,6 +18,7 @@ import logging
 import math
 import os
 import time
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,8 +43,9 @@ class ServerStats:
 
     predict_requests: int = 0  # POST /v1/predict received, whatever the outcome
     answered_requests: int = 0
-    records: int = 0  # records answered
-    rejected: int = 0  # 401 / 422
+    records: int = 0  # records answered (billed): a replayed Idempotency-Key is not counted again
+    replayed: int = 0  # requests answered again from the Idempotency-Key memory
+    rejected: int = 0  # 401 / 413 / 422
     throttled: int = 0  # 429
 
 
@@ -62,6 +65,30 @@ class TokenBucket:
             self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.rate
+
+
+class ReplayMemory:
+    """The last answers by (``Idempotency-Key``, body hash): a client's retry of a request whose answer it lost
+    gets the same answer, not billed again. Bounded by ``max_bytes`` of stored answers (LRU)."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024):
+        self.max_bytes, self.size = max_bytes, 0
+        self.answers: OrderedDict[tuple, bytes] = OrderedDict()
+        self.pending: dict[tuple, asyncio.Future] = {}
+
+    def get(self, token: tuple) -> bytes | None:
+        answer = self.answers.get(token)
+        if answer is not None:
+            self.answers.move_to_end(token)
+        return answer
+
+    def put(self, token: tuple, answer: bytes) -> None:
+        if len(answer) > self.max_bytes:
+            return
+        self.answers[token] = answer
+        self.size += len(answer)
+        while self.size > self.max_bytes:
+            self.size -= len(self.answers.popitem(last=False)[1])
 
 
 class InputError(ValueError):
@@ -103,6 +130,7 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
     stats = ServerStats()
     bucket = TokenBucket(serve_cfg.rate_limit) if serve_cfg.rate_limit else None
     api_key, max_body = serve_cfg.api_key, serve_cfg.max_body_bytes
+    replays = ReplayMemory()
 
     @asynccontextmanager
     async def lifespan(app):
@@ -166,16 +194,40 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
             retry_after = str(max(1, math.ceil(wait)))  # delay-seconds are whole seconds (RFC 9110)
             return error(429, f"rate limit of {serve_cfg.rate_limit:g} requests/s", **{"Retry-After": retry_after})
         try:
-            X = parse_instances(await read_body(request), served, serve_cfg.max_batch)
+            body = await read_body(request)
         except InputError as exc:
             stats.rejected += 1
             return error(422, str(exc))
+        key = request.headers.get("idempotency-key")
+        token = (key, hashlib.sha256(body).digest()) if key else None
+        if token is not None:
+            earlier = replays.get(token)
+            if earlier is None and token in replays.pending:  # the first attempt is still being answered
+                earlier = await asyncio.shield(replays.pending[token])
+            if earlier is not None:
+                stats.replayed += 1
+                return Response(earlier, media_type="application/json")
+            replays.pending[token] = asyncio.get_running_loop().create_future()
+        answer = None
+        try:
+            answer = answer_body(body)
+        except InputError as exc:
+            stats.rejected += 1
+            return error(422, str(exc))
+        finally:
+            if token is not None:
+                if answer is not None:
+                    replays.put(token, answer)
+                replays.pending.pop(token).set_result(answer)
+        return Response(answer, media_type="application/json")
+
+    def answer_body(body: bytes) -> bytes:
+        X = parse_instances(body, served, serve_cfg.max_batch)
         probs = served.predict(X)  # inline: for a batch of records a hop to a worker thread costs more than this
         stats.answered_requests += 1
         stats.records += len(X)
-        body = json.dumps({"probabilities": probs.tolist(), "classes": served.schema["classes"],
-                           "model_id": served.model_id}, separators=(",", ":"))
-        return Response(body.encode(), media_type="application/json")
+        return json.dumps({"probabilities": probs.tolist(), "classes": served.schema["classes"],
+                           "model_id": served.model_id}, separators=(",", ":")).encode()
 
     return app
 
