@@ -43,7 +43,16 @@ def _hydra_app(task, name: str, args: list[str]) -> None:
     os.environ["SOCINF_COMMAND"] = name
     sys.argv = [f"socinf {name}"] + args
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(task)
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to a sweep (tasks.SweepCheck): the workers are stopped
+        print(f"socinf: {name} interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    from socinf_cli.tasks import sweep_failures
+
+    problem = sweep_failures()  # a sweep lets every job finish, then says how many failed
+    if problem:
+        fail(problem)
 
 
 def main(argv: list[str] | None = None) -> None:

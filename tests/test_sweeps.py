@@ -69,7 +69,8 @@ def test_resume_reruns_only_the_failed_job(tmp_path, shared_data_dir):
     (corpora / "emoint").symlink_to(shared_data_dir / "emoint")
     grid = ["dataset=tweet,weibo", "target=logistic", f"data.dir={corpora}"]
     proc, root = sweep(tmp_path, None, grid)
-    assert proc.returncode == 0, proc.stderr[-2000:]  # one failed job does not end the sweep
+    assert proc.returncode == 2, proc.stderr[-2000:]  # one failed job does not end the sweep, but is reported
+    assert "socinf: error: 1 of 2 sweep jobs failed" in proc.stderr
     tweet_file = root / "0" / "metrics.json"
     assert metrics(root / "0")["complete"] and not (root / "1" / "metrics.json").exists()
     failure = json.loads((root / "1" / "failed.json").read_text())
