@@ -111,7 +111,9 @@ class ServeConfig:
     api_key: Optional[str] = None
     rate_limit: Optional[float] = None  # requests per second, None = unlimited
     max_batch: int = 4096
-    max_body_bytes: int = 64 * 1024 * 1024
+    max_body_bytes: int = 64 * 1024 * 1024  # checked from Content-Length and while reading: 413 beyond
+    max_connections: int = 64  # uvicorn limit_concurrency: 503 beyond
+    header_timeout_s: float = 10.0  # a connection must send a complete request head within this, or is closed
     port_file: Optional[str] = None  # written once listening (used by target=remote)
     exit_with_parent: bool = False  # a server spawned by target=remote stops if its client dies
 

@@ -247,8 +247,8 @@ class RemoteTarget:
                 if status == 200:
                     return response
                 if status in (401, 403):
-                    raise RemoteTargetError(f"{where}: HTTP {status}, the API key was refused; set target.api_key "
-                                            "(or SOCINF_API_KEY) to the server's key")
+                    raise RemoteTargetError(f"{where}: HTTP {status}, the API key was refused; export "
+                                            "SOCINF_API_KEY=<the server's key>")
                 if status not in RETRY_STATUSES:
                     raise RemoteTargetError(f"{where}: HTTP {status}: {_detail(response)}")
                 problem, wait = f"HTTP {status}: {_detail(response)}", _retry_after(response)
