@@ -56,25 +56,39 @@ def normalise_url(url: str) -> str:
     return f"{scheme}://{host}:{port}{parts.path.rstrip('/')}"
 
 
-class QueryCache:
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+def _usable(method):
+    """A query-cache operation whose SQLite file turns out corrupt ends in one line with the fix."""
+
+    def wrapper(self, *args, **kwargs):
         try:
-            self._db = sqlite3.connect(str(self.path), timeout=60)
-            self._db.execute("PRAGMA journal_mode=WAL")  # readers and a writer from parallel sweep jobs
-            self._db.execute("PRAGMA synchronous=NORMAL")  # durable at each commit in WAL, without an fsync per batch
-            self._db.execute(_SCHEMA)
-            self._db.execute(_BUDGET)
-            self._db.commit()
+            return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):  # another job held it past the timeout: not corrupt
+                raise
             raise ConfigError(f"{self.path}: not a usable query cache ({exc}); delete the file (its answers and "
                               "budget ledger are lost) or point data.root elsewhere") from None
 
+    return wrapper
+
+
+class QueryCache:
+    @_usable
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")  # readers and a writer from parallel sweep jobs
+        self._db.execute("PRAGMA synchronous=NORMAL")  # durable at each commit in WAL, without an fsync per batch
+        self._db.execute(_SCHEMA)
+        self._db.execute(_BUDGET)
+        self._db.commit()
+
+    @_usable
     def spent(self, scope: str) -> int:
         row = self._db.execute("SELECT records FROM budget WHERE scope=?", (scope,)).fetchone()
         return int(row[0]) if row else 0
 
+    @_usable
     def charge(self, scope: str, n: int, limit: int | None) -> tuple[bool, int]:
         """Book ``n`` records to ``scope`` unless that would pass ``limit``: (booked, records spent before)."""
         db = self._db
@@ -93,6 +107,7 @@ class QueryCache:
                 db.execute("ROLLBACK")
             raise
 
+    @_usable
     def get_many(self, endpoint: str, model_id: str, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
         for start in range(0, len(keys), _CHUNK):
@@ -104,12 +119,14 @@ class QueryCache:
             found.update((record, np.frombuffer(probs, dtype=np.float64)) for record, probs in rows)
         return found
 
+    @_usable
     def put_many(self, endpoint: str, model_id: str, keys: Iterable[bytes], probs: np.ndarray) -> None:
         """Store one answered batch and commit it (what was paid for survives a kill right after)."""
         rows = [(endpoint, model_id, key, np.asarray(p, dtype=np.float64).tobytes()) for key, p in zip(keys, probs)]
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)", rows)
 
+    @_usable
     def count(self, endpoint: str | None = None, model_id: str | None = None) -> int:
         query, args = "SELECT COUNT(*) FROM answers WHERE 1=1", []
         for column, value in (("endpoint", endpoint), ("model_id", model_id)):
