@@ -75,9 +75,12 @@ def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndar
         if not isinstance(instances, list) or not instances:
             raise InputError('expected a JSON object {"instances": [[...], ...]} with at least one record')
         try:
-            X = np.asarray(instances, dtype=np.float64)
+            X = np.asarray(instances)
         except (ValueError, TypeError):
-            raise InputError(f"every instance must be a list of {d} numbers") from None
+            X = None
+        if X is None or X.dtype.kind not in "iuf":  # strings, booleans, nulls, ragged rows: not JSON numbers
+            raise InputError(f"every instance must be a list of {d} numbers")
+        X = X.astype(np.float64)
     if len(X) > max_batch:
         raise InputError(f"{len(X)} instances in one request; at most {max_batch} (serve.max_batch)")
     if X.ndim != 2 or X.shape[1] != d:
@@ -132,18 +135,17 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
         failures.failed(client)
         return error(401, "missing or wrong API key (header X-API-Key)", **{"WWW-Authenticate": "ApiKey"})
 
-    async def read_body(request: Request) -> bytes:
+    async def read_body(request: Request) -> bytearray:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_body:
             raise TooLarge(f"request body of {declared} bytes; at most {max_body} (serve.max_body_bytes)")
-        chunks, size = [], 0
+        body = bytearray()  # one growing buffer: no list of chunks joined into a second copy
         async with asyncio.timeout(BODY_TIMEOUT_S):
             async for chunk in request.stream():
-                size += len(chunk)
-                if size > max_body:
+                if len(body) + len(chunk) > max_body:
                     raise TooLarge(f"request body over {max_body} bytes (serve.max_body_bytes)")
-                chunks.append(chunk)
-        return b"".join(chunks)
+                body += chunk
+        return body
 
     @app.get("/healthz")
     async def healthz():
