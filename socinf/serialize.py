@@ -103,7 +103,10 @@ class _Decoder:
         if "$array" in node:
             return self.array(node)
         if "$scalar" in node:
-            return np.dtype(node["$scalar"]).type(node["v"])
+            dtype = np.dtype(str(node["$scalar"]))
+            if dtype.kind not in "biufc":
+                raise SerializeError(f"scalar of dtype {dtype} not allowed")
+            return dtype.type(node["v"])
         if "$tuple" in node:
             return tuple(self(v) for v in node["$tuple"])
         if "$dict" in node:
