@@ -113,7 +113,7 @@ def test_parallel_jobs_wait_for_a_stage_another_job_is_computing(tmp_path):
         results = pool.starmap(_slow_stage, [(str(tmp_path), i) for i in range(2)])
     assert sorted(hit for _, hit in results) == [False, True]
     assert len({value for value, _ in results}) == 1  # both got the one computed value
-    assert len(list((tmp_path / "slow").glob("*.pkl"))) == 1
+    assert len(list((tmp_path / "slow").glob("*.npz"))) == len(list((tmp_path / "slow").glob("*.json"))) == 1
 
 
 def _slow_stage(root: str, worker: int):
