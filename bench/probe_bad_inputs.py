@@ -58,8 +58,8 @@ def classify(name: str, proc, expect_error: bool = True) -> None:
 
 def probe_cli(tmp: Path) -> None:
     print("1. CLI (each a real `socinf run`)")
-    csvs = {"one class": "a,b,y\n1,0,x\n0,1,x\n1,1,x\n0,0,x\n", "inf": "a,b,y\n1,inf,x\n0,1,z\n1,1,x\n0,0,z\n",
-            "0 rows": "a,b,y\n"}
+    csvs = {"one class": "a,b,label\n1,0,x\n0,1,x\n1,1,x\n0,0,x\n",
+            "inf": "a,b,label\n1,inf,x\n0,1,z\n1,1,x\n0,0,z\n", "0 rows": "a,b,label\n"}
     cases = [[o] for o in ("target.params.max_depth=-4", "mimic.width=50000", "mimic.depth=100", "mimic.lr_g=-1",
                            "mimic.lr_d=nan", "eval.size=999999", "target.max_retries=-1", "serve.api_key=abc",
                            "target.api_key=abc", "threads=0", "synthesis.n_records=-5")]
