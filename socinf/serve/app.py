@@ -6,6 +6,12 @@ classes), ``POST /v1/predict`` (``{"instances": [[...], ...]}`` ->
 server's own request counter). Everything but ``/healthz`` needs the API key
 when ``serve.api_key`` is set. Nothing about membership is served: the split
 stays in the run dir.
+
+Bounded (``socinf.serve.limits``): bodies over ``serve.max_body_bytes`` get 413
+before any parsing, hostile JSON 422 (never 500), big bodies are parsed off
+the event loop, failed keys are rate-limited per client address, a repeated
+``Idempotency-Key`` is answered again without billing, and uvicorn runs with
+a connection limit, a keep-alive timeout and a request-head timeout.
 """
 from __future__ import annotations
 
