@@ -3,19 +3,45 @@
 A rerun, a resumed run or another job of a sweep that shares the same inputs
 (dataset + split seed, target config, synthesis config, mimic config) loads the
 result instead of recomputing it, and target answers loaded this way cost no
-queries. Entries are pickles written atomically; an unreadable entry is
-recomputed, never trusted.
+queries.
+
+An entry is never unpickled: it is ``<stage>/<key>.npz`` (arrays, read with
+``allow_pickle=False``) plus ``<stage>/<key>.json`` (the schema version, the
+entry's own stage and key, the config that produced it, the SHA-256 of the
+``.npz`` and the value's structure; ``socinf.serialize``). Objects are rebuilt
+only from the classes ``STAGE_TYPES`` allows for that stage. An entry whose
+schema, stage, key or checksum does not match (a corrupt file, random bytes, a
+valid entry of another config copied onto this key) is logged in one line
+naming the file and recomputed.
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import json
-import pickle
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from socinf.io import atomic_pickle
+from socinf.io import atomic_write_bytes, atomic_write_text
+from socinf.serialize import SerializeError, decode, encode
+
+log = logging.getLogger(__name__)
+SCHEMA = 2  # 1 was pickles (never read any more)
+
+_SKLEARN = ("sklearn.linear_model._logistic:LogisticRegression",
+            "sklearn.neural_network._multilayer_perceptron:MLPClassifier",
+            "sklearn.preprocessing._label:LabelBinarizer", "xgboost.sklearn:XGBClassifier",
+            "socinf.owner.dp_models:DPLogisticRegression", "socinf.owner.dp_models:DPMLPClassifier",
+            "diffprivlib.accountant:BudgetAccountant")
+# What each stage may hold: "module:Class" names, resolved only when an entry names one of them.
+STAGE_TYPES: dict[str, frozenset[str]] = {
+    "data": frozenset({"socinf.data.prepare:PreparedData", "socinf.data.splits:Splits"}),
+    "target_model": frozenset(_SKLEARN),
+    "shadow": frozenset(_SKLEARN),
+    "synthetic": frozenset({"socinf.attacks.socinf:SyntheticData"}),
+    "mimic": frozenset({"socinf.attacks.mimic:MimicGAN"}),
+}
 
 
 def content_key(*parts: Any) -> str:
@@ -27,29 +53,57 @@ class StageCache:
     def __init__(self, root: Path | None):
         self.root = Path(root) if root is not None else None
         self.hits: list[str] = []
+        self._reported: set[Path] = set()  # bad entries already logged (one line each)
 
-    def _path(self, stage: str, key: str) -> Path:
+    def _path(self, stage: str, key: str, suffix: str) -> Path:
         assert self.root is not None
-        return self.root / stage / f"{key}.pkl"
+        return self.root / stage / f"{key}{suffix}"
+
+    def _read(self, stage: str, key: str) -> Any:
+        meta_path = self._path(stage, key, ".json")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
+            raise SerializeError(f"schema {meta.get('schema') if isinstance(meta, dict) else None!r}, expected {SCHEMA}")
+        if meta.get("stage") != stage or meta.get("key") != key:
+            raise SerializeError(f"holds stage {meta.get('stage')!r} key {meta.get('key')!r} (another entry's copy)")
+        npz = self._path(stage, key, ".npz").read_bytes()
+        if hashlib.sha256(npz).hexdigest() != meta.get("sha256"):
+            raise SerializeError("checksum of the .npz does not match")
+        return decode(meta.get("value"), npz, STAGE_TYPES.get(stage, frozenset()))
 
     def load(self, stage: str, key: str) -> Any | None:
-        if self.root is None:
+        if self.root is None or not self._path(stage, key, ".json").exists():
             return None
-        path = self._path(stage, key)
         try:
-            with open(path, "rb") as fh:
-                value = pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            value = self._read(stage, key)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - whatever a bad file raises, it is recomputed, never trusted
+            path = self._path(stage, key, ".json")
+            if path not in self._reported:
+                self._reported.add(path)
+                log.warning("stage cache: ignoring %s (%s: %s); recomputing",
+                            path, type(exc).__name__, (str(exc).splitlines() or [""])[0][:200])
             return None
         self.hits.append(stage)
         return value
 
-    def save(self, stage: str, key: str, value: Any) -> None:
-        if self.root is not None:
-            atomic_pickle(self._path(stage, key), value)
+    def save(self, stage: str, key: str, value: Any, config: Any = None) -> None:
+        if self.root is None:
+            return
+        try:
+            tree, npz = encode(value, STAGE_TYPES.get(stage, frozenset()))
+        except SerializeError as exc:
+            log.warning("stage cache: %s result not cached (%s)", stage, exc)
+            return
+        meta = {"schema": SCHEMA, "stage": stage, "key": key, "config": config,
+                "sha256": hashlib.sha256(npz).hexdigest(), "value": tree}
+        atomic_write_bytes(self._path(stage, key, ".npz"), npz)
+        atomic_write_text(self._path(stage, key, ".json"), json.dumps(meta, default=str))  # written last: commits
 
-    def get_or_compute(self, stage: str, key: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
-        """(value, hit): ``hit`` tells the caller the stage was not recomputed.
+    def get_or_compute(self, stage: str, key: str, compute: Callable[[], Any], config: Any = None) -> tuple[Any, bool]:
+        """(value, hit): ``hit`` tells the caller the stage was not recomputed. ``config`` (JSON-able) is
+        recorded in the entry, to tell what produced it.
 
         Parallel sweep jobs that need the same entry take turns on a lock file:
         the first computes it, the others wait and load it, so a stage (and the
@@ -60,7 +114,7 @@ class StageCache:
             return value, True
         if self.root is None:  # caching off
             return compute(), False
-        lock_path = self._path(stage, key).with_suffix(".lock")
+        lock_path = self._path(stage, key, ".lock")
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         with open(lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
@@ -68,5 +122,5 @@ class StageCache:
             if value is not None:
                 return value, True
             value = compute()
-            self.save(stage, key, value)
+            self.save(stage, key, value, config)
             return value, False

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -51,10 +50,6 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(_json_safe(obj), indent=2, sort_keys=False) + "\n")
-
-
-def atomic_pickle(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def plain(node: Any) -> Any:

@@ -31,6 +31,9 @@ examples:
 """
 
 
+SECRET_KEYS = ("serve.api_key", "target.api_key")
+
+
 def fail(message: str) -> "NoReturn":  # noqa: F821
     print(f"socinf: error: {message}", file=sys.stderr)
     raise SystemExit(2)
@@ -42,6 +45,11 @@ def _hydra_app(task, name: str, args: list[str]) -> None:
     from socinf_cli.compose import config_dir
     from socinf_cli.config import register_configs
 
+    for arg in args:  # a key on the command line ends up in .hydra/overrides.yaml, the run log and `ps`
+        key = arg.split("=", 1)[0].lstrip("+~")
+        if key in SECRET_KEYS and "=" in arg:
+            fail(f"{key}=... on the command line would be saved in .hydra/ and shown by ps; "
+                 "export SOCINF_API_KEY=<key> instead (both keys read it)")
     register_configs()
     # job name: header, log file. After the user's args: argparse rejects overrides on both sides of -m
     # The command names the Hydra job (help header, <name>.log); an env var because an extra
@@ -49,7 +57,16 @@ def _hydra_app(task, name: str, args: list[str]) -> None:
     os.environ["SOCINF_COMMAND"] = name
     sys.argv = [f"socinf {name}"] + args
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(task)
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to a sweep (tasks.SweepCheck): the workers are stopped
+        print(f"socinf: {name} interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    from socinf_cli.tasks import sweep_failures
+
+    problem = sweep_failures()  # a sweep lets every job finish, then says how many failed
+    if problem:
+        fail(problem)
 
 
 DRY_RUN = ("--dry-run", "plan=true")

@@ -51,8 +51,12 @@ class TargetConfig:
     api_key: Optional[str] = None
     model: str = "mlp"  # what `socinf serve` trains when target.url is unset
     batch_size: int = 256
-    timeout_s: float = 30.0
-    max_queries: Optional[int] = None
+    timeout_s: float = 30.0  # per read (connect, each chunk)
+    deadline_s: Optional[float] = 120.0  # per request attempt, in all: a server dribbling bytes cannot stall a run
+    max_queries: Optional[int] = None  # records sent, in total across runs/resumes/attempts of budget_scope
+    # target: one budget per normalised endpoint + model id, shared by every run using this data.root;
+    # run: one per run dir (a resume of that run dir shares it)
+    budget_scope: str = "target"
     max_retries: int = 6
     backoff_s: float = 0.2
     server_dir: Optional[str] = None  # with target.url: the serving run dir (its membership split)
@@ -117,7 +121,9 @@ class ServeConfig:
     api_key: Optional[str] = None
     rate_limit: Optional[float] = None  # requests per second, None = unlimited
     max_batch: int = 4096
-    max_body_bytes: int = 64 * 1024 * 1024
+    max_body_bytes: int = 64 * 1024 * 1024  # checked from Content-Length and while reading: 413 beyond
+    max_connections: int = 64  # uvicorn limit_concurrency: 503 beyond
+    header_timeout_s: float = 10.0  # a connection must send a complete request head within this, or is closed
     port_file: Optional[str] = None  # written once listening (used by target=remote)
     exit_with_parent: bool = False  # a server spawned by target=remote stops if its client dies
 

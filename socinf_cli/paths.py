@@ -16,6 +16,18 @@ def original_cwd() -> Path:
     return Path.cwd()
 
 
+def run_dir() -> Path:
+    """This job's output directory (Hydra's run or sweep-job dir; the working directory outside Hydra)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.initialized():
+            return Path(HydraConfig.get().runtime.output_dir).resolve()
+    except Exception:  # noqa: BLE001 - outside a Hydra app
+        pass
+    return Path.cwd().resolve()
+
+
 def data_root(cfg) -> Path:
     """The data home: ``data.root`` (env ``SOCINF_DATA``) or the per-user default; never the working directory."""
     from socinf.data.fetch import data_home

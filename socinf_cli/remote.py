@@ -27,6 +27,7 @@ from socinf.targets.base import CountingTarget, OpenedTarget
 from socinf.targets.remote_client import RemoteTarget
 
 SPAWNED_ENDPOINT = "socinf-serve:spawned"  # a spawned server's port changes every run; its model_id does not
+BUDGET_SCOPES = ("target", "run")  # target.budget_scope: the endpoint + model across runs | this run dir
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -71,8 +72,9 @@ def _check_schema(schema: dict, prepared, url: str) -> None:
 
 def query_stats(client: RemoteTarget, cache_path: Path | None) -> dict:
     """What ``metrics.json["queries"]`` adds for a remote target: the budget left and the HTTP traffic."""
-    budget = client.max_queries
-    return {"budget": budget, "budget_left": None if budget is None else budget - client.records_sent,
+    budget, spent = client.max_queries, client.spent_total()
+    return {"budget": budget, "budget_left": None if budget is None else budget - spent,
+            "budget_spent": spent, "budget_scope": client.budget_scope,
             "http_requests": client.requests, "retries": client.retries, "endpoint": client.url,
             "model_id": client.model_id, "query_cache": str(cache_path) if cache_path else None}
 
@@ -86,20 +88,26 @@ def _spent_by_stage(counting: CountingTarget, client: RemoteTarget) -> str:
 
 
 def check_client_config(t) -> None:
-    for key, value in (("timeout_s", t.timeout_s), ("start_timeout_s", t.start_timeout_s)):
-        if not value > 0:
+    for key, value in (("timeout_s", t.timeout_s), ("start_timeout_s", t.start_timeout_s), ("deadline_s", t.deadline_s)):
+        if value is not None and not value > 0:
             raise ConfigError(f"target.{key}={value}: expected seconds > 0")
     for key, value in (("max_retries", t.max_retries), ("backoff_s", t.backoff_s)):
         if value < 0:
             raise ConfigError(f"target.{key}={value}: expected >= 0")
+    if t.budget_scope not in BUDGET_SCOPES:
+        raise ConfigError(f"target.budget_scope={t.budget_scope}: expected one of {', '.join(BUDGET_SCOPES)}")
+    if t.max_queries is not None and t.max_queries < 0:
+        raise ConfigError(f"target.max_queries={t.max_queries}: expected records >= 0, or null (no budget)")
     if t.url and not str(t.url).startswith(("http://", "https://")):
         raise ConfigError(f"target.url={t.url}: expected http://host:port or https://host:port")
 
 
-def _client(t, url: str, api_key, prepared, cache, endpoint: str, seed: int) -> RemoteTarget:
-    """The HTTP client for ``target.protocol``: socinf's own API, or the Open Inference Protocol (v2)."""
-    common = dict(batch_size=t.batch_size, timeout_s=t.timeout_s, max_retries=t.max_retries, backoff_s=t.backoff_s,
-                  max_queries=t.max_queries, cache=cache, seed=seed)
+def _client(t, url: str, api_key, prepared, db, endpoint: str, scope: str, seed: int) -> RemoteTarget:
+    """The HTTP client for ``target.protocol``: socinf's own API, or the Open Inference Protocol (v2). ``db``
+    keeps the budget ledger always and the answers when ``target.query_cache`` is on."""
+    common = dict(batch_size=t.batch_size, timeout_s=t.timeout_s, deadline_s=t.deadline_s, max_retries=t.max_retries,
+                  backoff_s=t.backoff_s, max_queries=t.max_queries, cache=db if t.query_cache else None, ledger=db,
+                  budget_scope=scope, seed=seed)
     if t.protocol == "v2":
         from socinf.targets.v2_client import V2Target
 
@@ -118,8 +126,8 @@ def _check_inputs(protocol: str, client: RemoteTarget, schema: dict, prepared) -
 
 @contextmanager
 def open_remote_target(cfg, prepared, key: str) -> Iterator:
-    from socinf_cli.paths import data_root, original_cwd
-    from socinf.targets.query_cache import QueryCache
+    from socinf_cli.paths import data_root, original_cwd, run_dir
+    from socinf.targets.query_cache import QueryCache, normalise_url
     from socinf_cli.remote_server import spawned_server
 
     t = cfg.target
@@ -135,9 +143,12 @@ def open_remote_target(cfg, prepared, key: str) -> Iterator:
             spawned = stack.enter_context(spawned_server(cfg))
             url, api_key, server_dir, endpoint = spawned.url, spawned.api_key, spawned.server_dir, SPAWNED_ENDPOINT
         splits, saved = server_splits(server_dir, cfg, prepared)
-        cache_path = data_root(cfg) / "cache" / "queries.sqlite" if t.query_cache else None
-        cache = stack.enter_context(QueryCache(cache_path)) if cache_path else None
-        client = _client(t, url, api_key, prepared, cache, endpoint, cfg.seed)
+        db_path = data_root(cfg) / "cache" / "queries.sqlite"  # answers (target.query_cache) and the budget ledger
+        db = stack.enter_context(QueryCache(db_path))
+        cache_path = db_path if t.query_cache else None
+        endpoint = normalise_url(endpoint)
+        scope = endpoint if t.budget_scope == "target" else f"run:{run_dir()}|{endpoint}"
+        client = _client(t, url, api_key, prepared, db, endpoint, scope, cfg.seed)
         stack.callback(client.close)
         schema = client.connect()
         _check_inputs(t.protocol, client, schema, prepared)

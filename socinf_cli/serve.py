@@ -31,7 +31,8 @@ def build_served_model(cfg, run_dir: Path) -> ServedModel:
             return defenses.fit_with_defense(name, params, cfg.defense, prepared.X[s.members], prepared.y[s.members],
                                              cfg.seed, cfg.threads)
 
-    model, _ = cache.get_or_compute("target_model", content_key("served", config_id), fit)
+    config = {"served_model": name, "params": params, "defense": plain(cfg.defense), "seed": cfg.seed, "split_key": skey}
+    model, _ = cache.get_or_compute("target_model", content_key("served", config_id), fit, config)
     predictor = defenses.defended(model, cfg.defense)
     model_id = content_key(config_id, answers_fingerprint(predictor, prepared.X))
     report = utility_report(name, predictor, prepared, s)  # what API users get, as for local targets

@@ -65,7 +65,8 @@ def train_local_target(cfg, prepared: PreparedData, cache: StageCache, key: str)
         with abort_on_interrupt():  # never cache a model that Ctrl-C cut short
             return defenses.fit_with_defense(cfg.target.name, params, cfg.defense, X, y, cfg.seed, cfg.threads)
 
-    model, _ = cache.get_or_compute("target_model", key, compute)
+    config = {"target": plain(cfg.target), "defense": plain(cfg.defense), "seed": cfg.seed}
+    model, _ = cache.get_or_compute("target_model", key, compute, config)
     return model
 
 

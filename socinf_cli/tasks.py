@@ -1,22 +1,39 @@
-"""The Hydra task functions behind ``socinf run`` and ``socinf serve``."""
+"""The Hydra task functions behind ``socinf run`` and ``socinf serve``, and the sweep's bookkeeping.
+
+In a sweep (``-m``) a failed job records ``failed.json`` and returns, so the
+other jobs finish; ``SweepCheck`` (a Hydra callback, in the launching process)
+then counts this sweep's jobs without a complete ``metrics.json`` and the CLI
+exits non-zero saying how many failed. ``resume=true`` skips a job only if its
+dir holds a complete result *of the same override set* (``JOB_FILE``), never
+by job number alone. SIGTERM to the launching process stops the workers (as
+Ctrl-C does), and a worker whose launcher is gone stops by itself.
+"""
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from rich.console import Console
 
 from socinf.errors import SocinfError
 from socinf.io import atomic_write_json
+from socinf.report.runs import JOB_FILE, override_set, saved_override_set
 from socinf.runtime import summarised_warnings
 
 log = logging.getLogger("socinf")
+_WATCHING: list = []
+LAST_SWEEP: dict = {}  # set by SweepCheck.on_multirun_end: {"dir", "jobs", "failed"}
 
 
 def _run_dir() -> Path:
@@ -46,15 +63,37 @@ def _discard_stub(run_dir: Path) -> None:
                     break
 
 
+def _job_overrides() -> list[str]:
+    return override_set(HydraConfig.get().overrides.task)
+
+
+def _watch_launcher(parent: int) -> None:
+    """A sweep worker whose launcher died (kill -9, or a launcher that could not stop it) stops too."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    log.error("the sweep's launching process %d is gone; stopping this job", parent)
+    signal.raise_signal(signal.SIGINT)  # clean-up first (spawned servers, temporary files) ...
+    time.sleep(5)
+    os._exit(1)  # ... but never outlive it by more than a few seconds
+
+
 def run_task(cfg) -> None:
     from socinf_cli.pipeline import run_audit
     from socinf.report.console import print_job_line, print_run_summary
 
     run_dir = _run_dir()
+    if _is_multirun() and not _WATCHING and os.environ.get("SOCINF_SWEEP_PARENT") == str(os.getppid()):
+        _WATCHING.append(threading.Thread(target=_watch_launcher, args=(os.getppid(),), daemon=True))
+        _WATCHING[0].start()  # once per worker process (a worker runs job after job)
     if cfg.resume and is_complete(run_dir):
-        log.info("resume: %s already has a complete metrics.json; skipped", run_dir)
-        return
-    (run_dir / "failed.json").unlink(missing_ok=True)
+        saved, mine = saved_override_set(run_dir), _job_overrides()
+        if saved == mine:
+            log.info("resume: %s already has a complete metrics.json; skipped", run_dir)
+            return
+        log.info("resume: %s holds the result of %s, not of this job's %s; rerunning", run_dir,
+                 " ".join(saved) if saved is not None else "unrecorded overrides", " ".join(mine))
+    for stale in ("failed.json", JOB_FILE, "metrics.json"):  # .hydra/ already describes this job, not theirs
+        (run_dir / stale).unlink(missing_ok=True)
     try:
         with summarised_warnings(log, logging.INFO if _is_multirun() else logging.WARNING):
             result = run_audit(cfg, run_dir)
@@ -74,6 +113,7 @@ def run_task(cfg) -> None:
         atomic_write_json(run_dir / "failed.json", {"error": f"{type(exc).__name__}: {exc}", "kind": "crash"})
         print_job_line(HydraConfig.get().overrides.task, None, error=f"{type(exc).__name__}: {exc}")
         return
+    atomic_write_json(run_dir / JOB_FILE, {"overrides": _job_overrides()})
     log.info("metrics written to %s", run_dir / "metrics.json")
     if _is_multirun():  # one line per job on the terminal; the full table in the job's run.log
         print_job_line(HydraConfig.get().overrides.task, result)
@@ -91,3 +131,31 @@ def serve_task(cfg) -> None:
     except SocinfError as exc:
         print(f"socinf: error: {exc}", file=sys.stderr)
         raise SystemExit(2)
+
+
+class SweepCheck(Callback):
+    """Hydra callback (``hydra.callbacks`` in ``conf/config.yaml``), run by the launching process of a sweep."""
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        self.started = time.time()
+        LAST_SWEEP.clear()
+        os.environ["SOCINF_SWEEP_PARENT"] = str(os.getpid())  # workers watch this process
+        # SIGTERM as Ctrl-C: joblib then aborts the sweep and kills its loky workers (kill_workers=True)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        root = Path(config.hydra.sweep.dir)
+        jobs = [p.parent.parent for p in root.glob("*/.hydra/overrides.yaml")
+                if p.stat().st_mtime >= self.started - 1]  # this sweep's jobs, not an earlier, larger one's
+        failed = sorted(str(j) for j in jobs if not is_complete(j))
+        LAST_SWEEP.update({"dir": str(root), "jobs": len(jobs), "failed": failed})
+
+
+def sweep_failures() -> str | None:
+    """One line about the last sweep's failed jobs, or None if every job completed (or no sweep ran)."""
+    failed = LAST_SWEEP.get("failed")
+    if not failed:
+        return None
+    return (f"{len(failed)} of {LAST_SWEEP['jobs']} sweep jobs failed (each has failed.json or its log): "
+            f"{', '.join(Path(f).name for f in failed[:10])}{' ...' if len(failed) > 10 else ''} in "
+            f"{LAST_SWEEP['dir']}; rerun with resume=true to redo only those")

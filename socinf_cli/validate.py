@@ -41,6 +41,39 @@ POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.m
             "target.batch_size", "serve.max_batch", "dataset.min_df", "dataset.ngram_min", "method.n_models")
 NON_NEGATIVE = ("synthesis.burn_in", "synthesis.noise_flips", "mimic.fidelity_weight", "seed")
 FRACTIONS = ("dataset.member_fraction", "dataset.heldout_fraction", "mimic.holdout_fraction")
+INF = float("inf")
+# key: (low, high, low allowed?) -- what is sane, so a typo (mimic.width=50000, mimic.lr_g=-1) fails at once
+RANGES = {
+    "mimic.lr_g": (0, 10, False), "mimic.lr_d": (0, 10, False), "mimic.width": (1, 4096, True),
+    "mimic.depth": (1, 64, True), "mimic.d_width": (1, 4096, True), "mimic.d_depth": (1, 64, True),
+    "mimic.epochs": (1, 100_000, True), "mimic.batch_size": (1, 1_000_000, True),
+    "mimic.fidelity_weight": (0, 1e6, True),
+    "synthesis.n_records": (1, 10_000_000, True), "synthesis.burn_in": (0, 1_000_000, True),
+    "synthesis.noise_flips": (0, 100_000, True), "synthesis.n_flip": (1, 100_000, True),
+    "synthesis.max_proposals": (1, 10**9, True), "method.n_models": (1, 1000, True), "threads": (1, 1024, True),
+    "eval.size": (1, 10**8, True), "dataset.min_df": (1, 10**6, True), "dataset.ngram_min": (1, 20, True),
+    "dataset.ngram_max": (1, 20, True), "seed": (0, 2**32 - 1, True),
+    "target.batch_size": (1, 1_000_000, True), "target.timeout_s": (0, 86_400, False),
+    "target.start_timeout_s": (0, 86_400, False), "target.max_retries": (0, 100, True),
+    "target.backoff_s": (0, 3600, True), "serve.max_batch": (1, 1_000_000, True),
+    "serve.max_body_bytes": (1, 2**31, True), "serve.port": (0, 65535, True),
+    "serve.max_connections": (1, 100_000, True), "serve.header_timeout_s": (0, 3600, False),
+}
+OPTIONAL_RANGES = {  # null allowed
+    "dataset.n_keywords": (1, 1_000_000, True), "dataset.per_class": (1, 10**8, True),
+    "dataset.num_classes": (2, 1000, True), "target.max_queries": (1, 10**12, True),
+    "target.deadline_s": (0, 86_400, False), "serve.rate_limit": (0, 1e6, False),
+    "defense.epsilon": (0, 1e6, False), "defense.data_norm": (0, 1e12, False),
+    "defense.max_grad_norm": (0, 1e12, False), "defense.delta": (0, 1, False), "defense.digits": (1, 15, True),
+    "defense.k": (1, 1000, True),
+}
+
+
+def _in_range(key: str, value, low, high, closed: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            (low <= value if closed else low < value) and value <= high):
+        left = "[" if closed else "("
+        raise ConfigError(f"{key}={value}: expected a number in {left}{low:g}, {high:g}]")
 
 
 def _get(cfg, dotted: str):
@@ -67,6 +100,13 @@ def validate(cfg) -> None:
         value = _get(cfg, key)
         if value is not None and value < 1:
             raise ConfigError(f"{key}={value}: must be a positive integer or null")
+    for key, (low, high, closed) in RANGES.items():
+        _in_range(key, _get(cfg, key), low, high, closed)
+    for key, (low, high, closed) in OPTIONAL_RANGES.items():
+        if _get(cfg, key) is not None:
+            _in_range(key, _get(cfg, key), low, high, closed)
+    for i, n in enumerate(cfg.dataset.keywords_per_class or []):
+        _in_range(f"dataset.keywords_per_class[{i}]", n, 1, 1_000_000, True)
     _validate_references(cfg)
     ds = cfg.dataset
     if ds.ngram_max < ds.ngram_min:
@@ -95,6 +135,9 @@ def validate(cfg) -> None:
                                   "target.server_dir (the dir `socinf export` wrote: the membership truth)")
     if ds.split == "official" and ds.name != "tweet":
         raise ConfigError(f"dataset.split=official: only tweet (EmoInt) has an official split, not {ds.name}")
+    from socinf_cli.check_params import check_estimator_params
+
+    check_estimator_params(cfg)  # hyper-parameters: estimators built and validated before any work
 
 
 def _validate_references(cfg) -> None:

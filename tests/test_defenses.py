@@ -182,7 +182,7 @@ def test_defenses_sweep_fails_xgboost_dp_cleanly_and_reports(shared_data_dir, tm
             "+experiment/cell=tweet4", "target=logistic,xgboost", "+experiment/defense=label_only,dp_eps1",
             f"hydra.sweep.dir={sweep}", f"data.root={tmp_path / 'data'}"]
     proc = socinf(args, cwd=tmp_path, data_dir=shared_data_dir, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 2 and "1 of 4 sweep jobs failed" in proc.stderr, proc.stderr[-3000:]
     runs = load_runs(sweep)
     assert len(runs.complete) == 3 and len(runs.failed) == 1
     assert "XGBoost has no maintained differentially private trainer" in runs.failed[0]["error"]

@@ -165,7 +165,7 @@ def test_api_contract_and_answers_equal_the_same_model_trained_locally(server, p
     assert httpx.get(f"{server.url}/healthz").status_code == 200
     assert httpx.get(f"{server.url}/v1/schema").status_code == 401
     schema = httpx.get(f"{server.url}/v1/schema", headers=key).json()
-    assert set(schema) == {"model_id", "features", "classes", "max_batch", "max_body_bytes", "output"}
+    assert set(schema) == {"model_id", "features", "classes", "max_batch", "max_body_bytes", "output", "idempotency"}
     assert [f["name"] for f in schema["features"]] == data.feature_names and schema["classes"] == data.class_names
     assert {f["type"] for f in schema["features"]} == {"binary"}
     for path in ("/docs", "/openapi.json", "/redoc", "/v1/members"):  # nothing else is reachable
@@ -195,7 +195,8 @@ def test_api_contract_and_answers_equal_the_same_model_trained_locally(server, p
     bad[1, 3] = 2
     assert f"feature {data.feature_names[3]!r} is binary" in rejected({"instances": bad.tolist()})
     assert "at most 300 (serve.max_batch)" in rejected({"instances": np.zeros((301, d), int).tolist()})
-    assert "serve.max_body_bytes" in rejected({"instances": np.zeros((300, d)).tolist()})  # 0.0: > 150,000 bytes
+    too_big = httpx.post(f"{server.url}/v1/predict", json={"instances": np.zeros((300, d)).tolist()}, headers=key)
+    assert too_big.status_code == 413 and "serve.max_body_bytes" in too_big.json()["detail"]  # 0.0: > 150,000 B
     assert "not valid JSON" in rejected(content=b"{instances")
     assert server.stats()["rejected"] == 5
 

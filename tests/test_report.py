@@ -21,11 +21,14 @@ def socinf(*args: str, cwd: Path, data_dir: Path) -> subprocess.CompletedProcess
                           text=True, timeout=300)
 
 
-def sweep(tmp_path: Path, data_dir: Path, name: str, *overrides: str) -> Path:
+def sweep(tmp_path: Path, data_dir: Path, name: str, *overrides: str, failures: int = 0) -> Path:
     out = tmp_path / name
     done = socinf("run", "-m", *TINY, *overrides, "hydra.launcher.n_jobs=1", f"hydra.sweep.dir={out}",
                   f"data.root={tmp_path / 'data'}", cwd=tmp_path, data_dir=data_dir)
-    assert done.returncode == 0, done.stderr[-2000:]
+    if failures:  # jobs that fail by design: the sweep ends the others, then exits 2 saying how many failed
+        assert done.returncode == 2 and f"{failures} of " in done.stderr, done.stderr[-2000:]
+    else:
+        assert done.returncode == 0, done.stderr[-2000:]
     return out
 
 
@@ -51,7 +54,7 @@ def user_sweep(tmp_path_factory, shared_data_dir):
 def seed_sweep(tmp_path_factory, shared_data_dir):
     """Table II's Tweet(4) / logistic cell over seeds 0 and 1, and a third job (seed=-1) that fails validation."""
     tmp_path = tmp_path_factory.mktemp("seeds")
-    out = sweep(tmp_path, shared_data_dir, "sweep", "target=logistic", "seed=0,1,-1")
+    out = sweep(tmp_path, shared_data_dir, "sweep", "target=logistic", "seed=0,1,-1", failures=1)
     return out, report(out, shared_data_dir)
 
 

@@ -78,7 +78,8 @@ def test_resume_reruns_only_the_failed_job(tmp_path, shared_data_dir):
     (corpora / "emoint").symlink_to(shared_data_dir / "emoint")
     grid = ["dataset=tweet,weibo", "target=logistic", f"data.dir={corpora}"]
     proc, root = sweep(tmp_path, None, grid)
-    assert proc.returncode == 0, proc.stderr[-2000:]  # one failed job does not end the sweep
+    assert proc.returncode == 2, proc.stderr[-2000:]  # one failed job does not end the sweep, but is reported
+    assert "socinf: error: 1 of 2 sweep jobs failed" in proc.stderr
     tweet_file = root / "0" / "metrics.json"
     assert metrics(root / "0")["complete"] and not (root / "1" / "metrics.json").exists()
     failure = json.loads((root / "1" / "failed.json").read_text())
@@ -121,7 +122,7 @@ def test_parallel_jobs_wait_for_a_stage_another_job_is_computing(tmp_path):
         results = pool.starmap(_slow_stage, [(str(tmp_path), i) for i in range(2)])
     assert sorted(hit for _, hit in results) == [False, True]
     assert len({value for value, _ in results}) == 1  # both got the one computed value
-    assert len(list((tmp_path / "slow").glob("*.pkl"))) == 1
+    assert len(list((tmp_path / "slow").glob("*.npz"))) == len(list((tmp_path / "slow").glob("*.json"))) == 1
 
 
 def _slow_stage(root: str, worker: int):

@@ -10,6 +10,8 @@ can be added (0 = the paper's pure GAN).
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 import torch
 from torch import nn
@@ -67,6 +69,23 @@ class MimicGAN:
         self.discriminator = _mlp(self.n_features + self.n_classes, 1, self.d_depth, self.d_width)
         self.history_: list[dict] = []
 
+    def to_state(self) -> dict:
+        """Plain data (numbers, strings, numpy weights) that ``from_state`` rebuilds the fitted GAN from."""
+        weights = {part: {k: v.detach().numpy().copy() for k, v in getattr(self, part).state_dict().items()}
+                   for part in ("generator", "discriminator")}
+        return {"n_features": self.n_features, "n_classes": self.n_classes, "random_state": self.random_state,
+                "config": asdict(self.config), "history": self.history_, **weights}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "MimicGAN":
+        gan = cls(int(state["n_features"]), int(state["n_classes"]), MimicConfig(**state["config"]),
+                  int(state["random_state"]))
+        for part in ("generator", "discriminator"):
+            tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in state[part].items()}
+            getattr(gan, part).load_state_dict(tensors, strict=True)  # shapes checked against the config
+        gan.history_ = list(state["history"])
+        return gan
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         self.generator.eval()
         with torch.no_grad():
@@ -74,6 +93,8 @@ class MimicGAN:
         return torch.softmax(logits, dim=1).double().numpy()
 
     def fit(self, X: np.ndarray, Y_target: np.ndarray, progress=None) -> "MimicGAN":
+        if len(X) == 0:
+            raise ValueError("MimicGAN.fit: no records to mimic (X is empty)")
         X_t = torch.as_tensor(np.asarray(X), dtype=torch.float32)
         Y_t = torch.as_tensor(np.asarray(Y_target), dtype=torch.float32)
         gen, disc = self.generator, self.discriminator

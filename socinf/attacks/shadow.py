@@ -40,7 +40,8 @@ def shadow_model(algorithm: str, params: dict, knowledge: AttackerKnowledge, ind
         return model, inside, outside
 
     key = content_key("shadow", ctx.data_key, algorithm, params, ctx.seed, index)
-    value, _ = ctx.cache.get_or_compute("shadow", key, compute)
+    config = {"data_key": ctx.data_key, "algorithm": str(algorithm), "params": params, "seed": ctx.seed, "index": index}
+    value, _ = ctx.cache.get_or_compute("shadow", key, compute, config)
     return value
 
 

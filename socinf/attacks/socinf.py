@@ -52,7 +52,9 @@ class SocInf:
             return SyntheticData(X_s, target.predict_proba(X_s), spent + len(X_s))
 
         with target.stage("synthesis"):
-            data, hit = ctx.cache.get_or_compute("synthetic", content_key(key, ctx.target_key), compute)
+            data, hit = ctx.cache.get_or_compute("synthetic", content_key(key, ctx.target_key), compute,
+                                                     {"synthesis": syn, "data_key": ctx.data_key, "target_key": ctx.target_key,
+                                                      "seed": ctx.seed})
             if hit:
                 target.book_cached(data.queries)
         return data, key
@@ -85,13 +87,20 @@ class SocInf:
         untrained = MimicGAN(knowledge.n_features, knowledge.n_classes, config, random_state=ctx.seed)
         before = fidelity(untrained.predict_proba(syn.X[held_out]), syn.Y[held_out])
 
+        if len(train) == 0:  # e.g. a target answering one constant vector: Stage 2 found no "in" record
+            report = {"mimic": {"untrained": before, "trained": before, "n_train": 0, "n_heldout": int(len(held_out)),
+                                "final_losses": None, "skipped": "no synthetic record was split 'in' (the target's "
+                                "answers do not separate); the mimic stays untrained"}}
+            return untrained, held_out, report
+
         def compute() -> MimicGAN:
             gan = MimicGAN(knowledge.n_features, knowledge.n_classes, config, random_state=ctx.seed)
             tick = ctx.progress("mimic GAN epochs", m["epochs"]) if ctx.progress else None
             return gan.fit(syn.X[train], syn.Y[train], progress=tick)
 
         key = content_key("mimic", syn_key, ctx.target_key, m, ctx.seed)
-        mimic, _ = ctx.cache.get_or_compute("mimic", key, compute)
+        mimic, _ = ctx.cache.get_or_compute("mimic", key, compute, {"mimic": m, "synthesis_key": syn_key,
+                                                                     "target_key": ctx.target_key, "seed": ctx.seed})
         after = fidelity(mimic.predict_proba(syn.X[held_out]), syn.Y[held_out])
         report = {
             "mimic": {"untrained": before, "trained": after, "n_train": int(len(train)), "n_heldout": int(len(held_out)),

@@ -226,6 +226,8 @@ def load_csv_corpus(path: str | Path, label_column: str, id_column: str | None =
         df = pd.read_csv(path)
     except (ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    if len(df) == 0:
+        raise DataError(f"{path}: no records (a header only); expected one row per record")
     for col, role in ((label_column, "label"), (id_column, "id")):
         if col is not None and col not in df.columns:
             raise DataError(f"{path}: no {role} column {col!r} (columns: {', '.join(map(str, df.columns))})")
@@ -237,7 +239,15 @@ def load_csv_corpus(path: str | Path, label_column: str, id_column: str | None =
             raise DataError(f"{path}: feature column {col!r} is not numeric (dtype {feats[col].dtype})")
         if feats[col].isna().any():
             raise DataError(f"{path}: feature column {col!r} has empty values")
+    matrix = feats.to_numpy(dtype=np.float64)
+    if not np.isfinite(matrix).all():
+        row, col = np.argwhere(~np.isfinite(matrix))[0]
+        raise DataError(f"{path}: feature column {feats.columns[col]!r} holds {matrix[row, col]} in row {row + 2}; "
+                        "expected finite numbers")
     values, labels = np.unique(df[label_column].to_numpy(), return_inverse=True)
+    if len(values) < 2:
+        raise DataError(f"{path}: label column {label_column!r} has one class ({values[0]!r}); membership "
+                        "inference needs a classifier of at least 2 classes")
     ids = df[id_column].astype(str).tolist() if id_column else [str(i) for i in range(len(df))]
     return Corpus(
         name="csv", texts=ids, labels=labels.astype(np.int64), class_names=[str(v) for v in values],

@@ -115,5 +115,7 @@ def prepare_data(cfg, data_root: Path, cache: StageCache) -> tuple[PreparedData,
     if cfg.dataset.name in USER_FILES and source.exists():  # a user's file may change under the same path
         stamp = (source.stat().st_size, source.stat().st_mtime_ns)
     key = content_key(data_key(cfg), stamp)
-    prepared, hit = cache.get_or_compute("data", key, lambda: _prepare(cfg, source))
+    config = {"dataset": OmegaConf.to_container(cfg.dataset, resolve=True), "eval": OmegaConf.to_container(cfg.eval, resolve=True),
+              "seed": cfg.seed, "source_stamp": stamp}
+    prepared, hit = cache.get_or_compute("data", key, lambda: _prepare(cfg, source), config)
     return prepared, key, hit

@@ -37,7 +37,7 @@ def _diffprivlib_logistic():
 
 
 def _dp_logistic_class():
-    """Built on first use (diffprivlib is imported lazily); cached as a module attribute so models pickle."""
+    """Built on first use (diffprivlib is imported lazily); cached as a module attribute, so the stage cache can name it."""
     cls = globals().get("_DP_LOGISTIC")
     if cls is not None:
         return cls
@@ -62,7 +62,7 @@ def _dp_logistic_class():
     return DPLogisticRegression
 
 
-def __getattr__(name: str):  # PEP 562: lets pickle find the lazily built class
+def __getattr__(name: str):  # PEP 562: lets the stage cache (socinf.serialize) find the lazily built class
     if name == "DPLogisticRegression":
         return _dp_logistic_class()
     raise AttributeError(name)
@@ -86,7 +86,7 @@ class DPMLPClassifier:
     """A one-hidden-layer-per-entry ReLU MLP trained with DP-SGD (Opacus); scikit-learn style.
 
     After ``fit`` the trained weights are copied into a plain torch module, so
-    the fitted model pickles (stage cache) and predicts without Opacus hooks.
+    the fitted model is stored by the stage cache (``to_state``) and predicts without Opacus hooks.
     """
 
     def __init__(self, epsilon: float, delta: float, max_grad_norm: float, hidden_layer_sizes=(64,),
@@ -144,6 +144,27 @@ class DPMLPClassifier:
         plain.load_state_dict(private._module.state_dict())
         self.module_ = plain.eval()
         return self
+
+    def to_state(self) -> dict:
+        """Plain data (hyper-parameters, results, numpy weights) that ``from_state`` rebuilds the model from."""
+        state = {k: v for k, v in vars(self).items() if k != "module_"}
+        if hasattr(self, "module_"):
+            state["module_"] = {k: v.detach().numpy().copy() for k, v in self.module_.state_dict().items()}
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> "DPMLPClassifier":
+        import torch
+
+        model = cls.__new__(cls)
+        model.__dict__.update({k: v for k, v in state.items() if k != "module_"})
+        if "module_" in state:
+            weights = {k: torch.from_numpy(np.asarray(v)) for k, v in state["module_"].items()}
+            first = weights["0.weight"]
+            module = model._module(first.shape[1], len(model.classes_))
+            module.load_state_dict(weights, strict=True)
+            model.module_ = module.eval()
+        return model
 
     def predict_proba(self, X) -> np.ndarray:
         import torch

@@ -12,6 +12,28 @@ from pathlib import Path
 
 from socinf.errors import SocinfError
 
+JOB_FILE = "job.json"  # written beside a complete metrics.json: the job's identity for ``resume=true``
+
+
+def override_set(overrides) -> list[str]:
+    """What identifies a job of a sweep: its overrides, sorted, without ``resume`` and ``hydra.*`` keys
+    (so a resumed sweep, whatever order it numbers its jobs in, recognises each job by what it computes)."""
+    keep = []
+    for item in overrides or []:
+        key = str(item).split("=", 1)[0].lstrip("+~")
+        if key != "resume" and not key.startswith(("hydra.", "hydra/")) and key != "hydra":
+            keep.append(str(item))
+    return sorted(keep)
+
+
+def saved_override_set(job_dir: Path) -> list[str] | None:
+    """The override set a complete job recorded (``JOB_FILE``), or None when there is no such record."""
+    try:
+        saved = json.loads((Path(job_dir) / JOB_FILE).read_text())["overrides"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return override_set(saved) if isinstance(saved, list) else None
+
 
 @dataclass
 class SweepRuns:

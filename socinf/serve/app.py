@@ -6,17 +6,23 @@ classes), ``POST /v1/predict`` (``{"instances": [[...], ...]}`` ->
 server's own request counter). Everything but ``/healthz`` needs the API key
 when ``serve.api_key`` is set. Nothing about membership is served: the split
 stays in the run dir.
+
+Bounded (``socinf.serve.limits``): bodies over ``serve.max_body_bytes`` get 413
+before any parsing, hostile JSON 422 (never 500), big bodies are parsed off
+the event loop, failed keys are rate-limited per client address, a repeated
+``Idempotency-Key`` is answered again without billing, and uvicorn runs with
+a connection limit, a keep-alive timeout and a request-head timeout.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import ipaddress
 import json
 import logging
 import math
 import os
-import time
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +35,7 @@ from fastapi.responses import JSONResponse, Response
 from socinf.errors import ConfigError
 from socinf.io import atomic_write_json
 from socinf.targets.codec import decode_compact_instances
+from socinf.serve.limits import BoundedH11Protocol, FailureLimiter, ReplayMemory, TokenBucket, scan_json
 from socinf.serve.model import ServedModel
 
 log = logging.getLogger("socinf.serve")
@@ -41,37 +48,31 @@ class ServerStats:
 
     predict_requests: int = 0  # POST /v1/predict received, whatever the outcome
     answered_requests: int = 0
-    records: int = 0  # records answered
-    rejected: int = 0  # 401 / 422
+    records: int = 0  # records answered (billed): a replayed Idempotency-Key is not counted again
+    replayed: int = 0  # requests answered again from the Idempotency-Key memory
+    rejected: int = 0  # 401 / 413 / 422
     throttled: int = 0  # 429
-
-
-class TokenBucket:
-    """``rate`` requests per second, bursts up to ``max(1, rate)``; single-threaded (the event loop)."""
-
-    def __init__(self, rate: float):
-        self.rate, self.capacity = rate, max(1.0, rate)
-        self.tokens, self.stamp = self.capacity, time.monotonic()
-
-    def take(self) -> float:
-        """0 if a request may pass now, else the seconds until one may."""
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
 
 
 class InputError(ValueError):
     """A request the API refuses with 422 and this message."""
 
 
+class TooLarge(InputError):
+    """A body over ``serve.max_body_bytes``: 413, decided before the body is parsed (or read in full)."""
+
+
+PARSE_INLINE_BYTES = 256 * 1024  # smaller bodies are parsed on the event loop (a thread hop costs more)
+BODY_TIMEOUT_S = 60.0  # a request body must arrive within this (a slow body holds no slot for ever)
+
+
 def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndarray:
     d = served.n_features
     X = decode_compact_instances(body, d)
     if X is None:
+        problem = scan_json(body, max_batch * d)
+        if problem:
+            raise InputError(problem)
         try:
             payload = json.loads(body)
         except ValueError as exc:
@@ -80,9 +81,12 @@ def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndar
         if not isinstance(instances, list) or not instances:
             raise InputError('expected a JSON object {"instances": [[...], ...]} with at least one record')
         try:
-            X = np.asarray(instances, dtype=np.float64)
+            X = np.asarray(instances)
         except (ValueError, TypeError):
-            raise InputError(f"every instance must be a list of {d} numbers") from None
+            X = None
+        if X is None or X.dtype.kind not in "iuf":  # strings, booleans, nulls, ragged rows: not JSON numbers
+            raise InputError(f"every instance must be a list of {d} numbers")
+        X = X.astype(np.float64)
     if len(X) > max_batch:
         raise InputError(f"{len(X)} instances in one request; at most {max_batch} (serve.max_batch)")
     if X.ndim != 2 or X.shape[1] != d:
@@ -103,6 +107,8 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
     stats = ServerStats()
     bucket = TokenBucket(serve_cfg.rate_limit) if serve_cfg.rate_limit else None
     api_key, max_body = serve_cfg.api_key, serve_cfg.max_body_bytes
+    replays = ReplayMemory()
+    failures = FailureLimiter()  # wrong API keys per client IP
 
     @asynccontextmanager
     async def lifespan(app):
@@ -120,24 +126,32 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
         return JSONResponse({"detail": message}, status_code=status, headers=headers or None)
 
     def unauthorized(request: Request) -> JSONResponse | None:
+        """401 for a wrong key; 429 for a client IP that failed too often (checked first: guessing is slow)."""
         if api_key is None:
             return None
+        client = request.client.host if request.client else "?"
+        wait = failures.blocked_for(client)
+        if wait > 0:
+            stats.throttled += 1
+            return error(429, "too many failed API-key attempts from this address",
+                         **{"Retry-After": str(max(1, math.ceil(wait)))})
         given = request.headers.get("x-api-key", "")
         if hmac.compare_digest(given.encode(), api_key.encode()):
             return None
+        failures.failed(client)
         return error(401, "missing or wrong API key (header X-API-Key)", **{"WWW-Authenticate": "ApiKey"})
 
-    async def read_body(request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_body:
-            raise InputError(f"request body of {declared} bytes; at most {max_body} (serve.max_body_bytes)")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body:
-                raise InputError(f"request body over {max_body} bytes (serve.max_body_bytes)")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    async def read_body(request: Request) -> bytearray:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body:
+            raise TooLarge(f"request body of {declared} bytes; at most {max_body} (serve.max_body_bytes)")
+        body = bytearray()  # one growing buffer: no list of chunks joined into a second copy
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            async for chunk in request.stream():
+                if len(body) + len(chunk) > max_body:
+                    raise TooLarge(f"request body over {max_body} bytes (serve.max_body_bytes)")
+                body += chunk
+        return body
 
     @app.get("/healthz")
     async def healthz():
@@ -166,16 +180,46 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
             retry_after = str(max(1, math.ceil(wait)))  # delay-seconds are whole seconds (RFC 9110)
             return error(429, f"rate limit of {serve_cfg.rate_limit:g} requests/s", **{"Retry-After": retry_after})
         try:
-            X = parse_instances(await read_body(request), served, serve_cfg.max_batch)
+            body = await read_body(request)
+        except TooLarge as exc:
+            stats.rejected += 1
+            return error(413, str(exc), Connection="close")  # the rest of the body is not read
+        except TimeoutError:
+            stats.rejected += 1
+            return error(408, f"the request body did not arrive within {BODY_TIMEOUT_S:g} s", Connection="close")
+        key = request.headers.get("idempotency-key")
+        token = (key, hashlib.sha256(body).digest()) if key else None
+        if token is not None:
+            earlier = replays.get(token)
+            if earlier is None and token in replays.pending:  # the first attempt is still being answered
+                earlier = await asyncio.shield(replays.pending[token])
+            if earlier is not None:
+                stats.replayed += 1
+                return Response(earlier, media_type="application/json")
+            replays.pending[token] = asyncio.get_running_loop().create_future()
+        answer = None
+        try:
+            if len(body) <= PARSE_INLINE_BYTES:
+                answer = answer_body(body)
+            else:  # parse big bodies off the event loop: /healthz and other clients stay responsive
+                answer = await asyncio.to_thread(answer_body, body)
         except InputError as exc:
             stats.rejected += 1
             return error(422, str(exc))
+        finally:
+            if token is not None:
+                if answer is not None:
+                    replays.put(token, answer)
+                replays.pending.pop(token).set_result(answer)
+        return Response(answer, media_type="application/json")
+
+    def answer_body(body: bytes) -> bytes:
+        X = parse_instances(body, served, serve_cfg.max_batch)
         probs = served.predict(X)  # inline: for a batch of records a hop to a worker thread costs more than this
         stats.answered_requests += 1
         stats.records += len(X)
-        body = json.dumps({"probabilities": probs.tolist(), "classes": served.schema["classes"],
-                           "model_id": served.model_id}, separators=(",", ":"))
-        return Response(body.encode(), media_type="application/json")
+        return json.dumps({"probabilities": probs.tolist(), "classes": served.schema["classes"],
+                           "model_id": served.model_id}, separators=(",", ":")).encode()
 
     return app
 
@@ -191,14 +235,27 @@ async def _watch_parent(app) -> None:
         server.should_exit = True
 
 
+WEAK_KEYS = frozenset({"change-me", "changeme", "secret", "password", "test", "test-key", "api-key", "apikey",
+                       "admin", "socinf", "key", "1234567890123456", "default", "letmein"})
+MIN_KEY_CHARS = 16
+
+
 def check_serve_config(s) -> None:
     try:
         loopback = ipaddress.ip_address(s.host).is_loopback
     except ValueError:
         loopback = s.host == "localhost"
-    if not loopback and not s.api_key:
-        raise ConfigError(f"serve.host={s.host}: serving beyond loopback needs an API key "
-                          "(serve.api_key or SOCINF_API_KEY); the default host is 127.0.0.1")
+    if not loopback:
+        key = s.api_key or ""
+        if len(key) < MIN_KEY_CHARS or key.lower() in WEAK_KEYS or len(set(key)) < 4:
+            raise ConfigError(f"serve.host={s.host}: serving beyond loopback needs SOCINF_API_KEY set to a key of "
+                              f">= {MIN_KEY_CHARS} characters that is not a known default (e.g. `python -c \"import "
+                              f"secrets; print(secrets.token_urlsafe(24))\"`); the default host is 127.0.0.1")
+    for name in ("max_connections", "max_batch"):
+        if getattr(s, name) < 1:
+            raise ConfigError(f"serve.{name}={getattr(s, name)}: must be a positive integer")
+    if not s.header_timeout_s > 0:
+        raise ConfigError(f"serve.header_timeout_s={s.header_timeout_s}: expected seconds > 0")
     if not 0 <= s.port <= 65535:
         raise ConfigError(f"serve.port={s.port}: expected 0 (any free port) to 65535")
     if s.rate_limit is not None and s.rate_limit <= 0:
@@ -207,12 +264,20 @@ def check_serve_config(s) -> None:
         raise ConfigError(f"serve.max_body_bytes={s.max_body_bytes}: must be a positive integer")
 
 
+def server_config(app, serve_cfg) -> uvicorn.Config:
+    """uvicorn's settings that keep the server bounded: connections (503 beyond), keep-alive, header size and
+    the time to send a request head (``BoundedH11Protocol``)."""
+    protocol = type("HeaderTimeoutH11", (BoundedH11Protocol,), {"header_timeout_s": serve_cfg.header_timeout_s})
+    return uvicorn.Config(app, host=serve_cfg.host, port=serve_cfg.port, log_level="warning", access_log=False,
+                          timeout_graceful_shutdown=5, http=protocol, limit_concurrency=serve_cfg.max_connections,
+                          timeout_keep_alive=5, h11_max_incomplete_event_size=64 * 1024)  # request line + headers
+
+
 def run_server(served: ServedModel, serve_cfg, run_dir: Path) -> None:
     """Serve ``served`` with uvicorn until SIGINT / SIGTERM; the port file is written once listening."""
     port_file = Path(serve_cfg.port_file) if serve_cfg.port_file else None
     app = create_app(served, serve_cfg, run_dir / STATS_FILE)
-    config = uvicorn.Config(app, host=serve_cfg.host, port=serve_cfg.port, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=5)
+    config = server_config(app, serve_cfg)
     server = AnnouncingServer(config, served.model_id, port_file, run_dir.resolve())
     app.state.uvicorn_server = server
     server.run()

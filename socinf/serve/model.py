@@ -59,5 +59,6 @@ def input_schema(X: np.ndarray, feature_names: list[str], class_names: list[str]
     low, high = row_sums
     schema = {"model_id": model_id, "features": features, "classes": list(class_names),
               "max_batch": max_batch, "max_body_bytes": max_body_bytes,
+              "idempotency": True,  # a repeated Idempotency-Key (same body) is answered again, not billed again
               "output": {"round_digits": digits, "row_sum_min": low, "row_sum_max": high}}
     return schema, binary

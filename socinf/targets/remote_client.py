@@ -2,14 +2,23 @@
 
 ``predict_proba(X)`` answers from the persistent query cache first, sends the
 rest in batches of ``target.batch_size`` over one keep-alive connection,
-checks the ``target.max_queries`` budget *before* each batch, retries
-connection errors, timeouts, 429 (honouring ``Retry-After``) and 5xx with
-exponential backoff and jitter, and refuses any answer that is not a
+charges each batch to the persistent budget ledger (``QueryCache.charge``,
+``target.max_queries`` across processes and reruns) *before* sending it,
+retries connection errors, timeouts, 429 (honouring ``Retry-After``) and 5xx
+with exponential backoff and jitter, and refuses any answer that is not a
 well-formed probability matrix over the promised classes. ``v2_client.V2Target``
 speaks the Open Inference Protocol on top of the same machinery.
+
+Every predict request carries ``Idempotency-Key`` (a hash of its body). A
+server that declares ``"idempotency": true`` in its schema (``socinf serve``)
+answers a repeated key without billing it again, so a retry is not charged
+again; against any other server each attempt is charged, since it may be
+billed. Each request ends by ``target.deadline_s`` however slowly the server
+sends (``socinf.targets.deadline``).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -20,7 +29,8 @@ import numpy as np
 
 from socinf.errors import QueryBudgetExceeded, RemoteTargetError
 from socinf.targets.codec import encode_instances
-from socinf.targets.query_cache import QueryCache, record_keys
+from socinf.targets.deadline import DeadlineTransport
+from socinf.targets.query_cache import QueryCache, normalise_url, record_keys
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # not one INFO line per request in the run log
 SUM_TOLERANCE = 1e-6  # float noise on a row sum
@@ -44,19 +54,38 @@ def _detail(response: httpx.Response) -> str:
     return str(detail) if detail else response.text[:200]
 
 
+def _number(value, what: str, where: str, low: float = 0.0) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, (bool, str)) or not np.isfinite(number) or number < low:
+        raise RemoteTargetError(f"{where}: {what}={value!r} in the schema; expected a number >= {low:g}")
+    return number
+
+
 class RemoteTarget:
+    """``cache`` stores answers (None: ``target.query_cache=false``); ``ledger`` (a ``QueryCache``, may be the
+    same) books records sent under ``budget_scope`` + the model id; without one, only this process counts."""
+
     def __init__(self, url: str, api_key: str | None = None, *, batch_size: int = 256, timeout_s: float = 30.0,
-                 max_retries: int = 6, backoff_s: float = 0.2, max_queries: int | None = None, cache: QueryCache | None = None,
-                 cache_endpoint: str | None = None, seed: int = 0):
+                 deadline_s: float | None = 120.0, max_retries: int = 6, backoff_s: float = 0.2,
+                 max_queries: int | None = None, cache: QueryCache | None = None, cache_endpoint: str | None = None,
+                 ledger: QueryCache | None = None, budget_scope: str | None = None, seed: int = 0):
         self.url = url.rstrip("/")
         headers = self._auth_headers(api_key) if api_key else {}
+        limits = httpx.Limits(max_keepalive_connections=1, keepalive_expiry=30)
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout_s,
-                                  limits=httpx.Limits(max_keepalive_connections=1, keepalive_expiry=30))
+                                  transport=DeadlineTransport(deadline_s, limits=limits))
         self.batch_size, self.timeout_s, self.max_retries, self.backoff_s = batch_size, timeout_s, max_retries, backoff_s
-        self.max_queries, self.cache = max_queries, cache
-        self.cache_endpoint = cache_endpoint or self.url
+        self.deadline_s = deadline_s
+        self.max_queries, self.cache, self.ledger = max_queries, cache, ledger
+        self.cache_endpoint = normalise_url(cache_endpoint or self.url)
+        self.budget_scope = budget_scope or self.cache_endpoint
+        self.idempotent = False  # the server dedupes Idempotency-Key (from its schema)
         self._jitter = random.Random(seed)
-        self.records_sent = 0  # records paid for (CountingTarget books the rest of a call as cached)
+        self.records_sent = 0  # records answered to this process (CountingTarget books the rest of a call as cached)
+        self.records_charged = 0  # records this process booked to the budget (retries to a non-deduping server too)
         self.requests = 0  # HTTP requests, retries included
         self.retries = 0
         self.schema: dict = {}
@@ -80,11 +109,29 @@ class RemoteTarget:
                                     f"got {response.text[:120]!r}") from None
         self.schema, self.n_features = schema, n_features
         self.owner_model_id = self.model_id  # the id `socinf serve` wrote to its membership_split.json
-        self.batch_size = min(self.batch_size, int(schema.get("max_batch") or self.batch_size))
-        output = schema.get("output") or {}  # a coarsening API (top-k, rounding) publishes how far rows may drift
-        self._row_sums = (float(output.get("row_sum_min", 1.0)) - SUM_TOLERANCE,
-                          float(output.get("row_sum_max", 1.0)) + SUM_TOLERANCE)
+        if schema.get("max_batch") is not None:
+            max_batch = _number(schema["max_batch"], "max_batch", where, low=1)
+            self.batch_size = min(self.batch_size, int(max_batch))
+        self._row_sums = self._row_sum_bounds(schema, where)
+        self.idempotent = schema.get("idempotency") is True
         return schema
+
+    def _row_sum_bounds(self, schema: dict, where: str) -> tuple[float, float]:
+        """What a row may sum to: the schema's interval, but never beyond what coarsening can explain.
+
+        Rounding to ``round_digits`` decimals moves a row sum by at most K * 0.5 * 10**-digits; top-k only
+        lowers it. A schema claiming more (``row_sum_max: 2``) is not believed: answers must stay in [0, 1]
+        per entry and sum to at most 1 + that rounding slack."""
+        output = schema.get("output") or {}
+        if not isinstance(output, dict):
+            raise RemoteTargetError(f"{where}: output={str(output)[:60]!r} in the schema; expected an object")
+        low = _number(output.get("row_sum_min", 1.0), "output.row_sum_min", where)
+        high = _number(output.get("row_sum_max", 1.0), "output.row_sum_max", where)
+        digits = output.get("round_digits")
+        slack = 0.0
+        if digits is not None:
+            slack = len(self.classes) * 0.5 * 10.0 ** -int(_number(digits, "output.round_digits", where, low=1))
+        return min(low, 1.0) - SUM_TOLERANCE, min(high, 1.0 + slack) + SUM_TOLERANCE
 
     def close(self) -> None:
         self._http.close()
@@ -101,7 +148,6 @@ class RemoteTarget:
         missing = [k for k in unique if k not in answers]
         for start in range(0, len(missing), self.batch_size):
             batch = missing[start:start + self.batch_size]
-            self._check_budget(len(batch))
             probs = self._predict_batch(X[[first_row[k] for k in batch]])
             self.records_sent += len(batch)
             answers.update(zip(batch, probs))
@@ -109,16 +155,38 @@ class RemoteTarget:
                 self.cache.put_many(self.cache_endpoint, self.model_id, batch, probs)
         return np.stack([answers[k] for k in keys])
 
-    def _check_budget(self, n: int) -> None:
-        if self.max_queries is not None and self.records_sent + n > self.max_queries:
-            spent = self.spent_by_stage() if self.spent_by_stage else f"{self.records_sent} in all"
-            raise QueryBudgetExceeded(
-                f"target.max_queries={self.max_queries}: the next batch of {n} records to {self.url} would bring "
-                f"the records sent to {self.records_sent + n}; spent so far: {spent}. Nothing over the budget was "
-                f"sent; answers already paid for are cached, so a rerun with a larger budget pays only for the rest")
+    @property
+    def scope(self) -> str:
+        return f"{self.budget_scope}|{getattr(self, 'model_id', '')}"
+
+    def spent_total(self) -> int:
+        """Records charged to this target's budget scope, by every process and run (this one's alone without
+        a ledger)."""
+        return self.ledger.spent(self.scope) if self.ledger is not None else self.records_charged
+
+    def _charge(self, n: int) -> None:
+        """Book ``n`` records before they are sent; refuse (sending nothing) if the budget would pass."""
+        if self.ledger is not None:
+            booked, before = self.ledger.charge(self.scope, n, self.max_queries)
+        else:
+            before = self.records_charged
+            booked = self.max_queries is None or before + n <= self.max_queries
+        if booked:
+            self.records_charged += n
+            return
+        mine = self.spent_by_stage() if self.spent_by_stage else f"{self.records_sent} in all"
+        kept = ("answers already paid for are cached, so a rerun with a larger budget pays only for the rest"
+                if self.cache is not None else "target.query_cache=false: answers were not kept, a rerun pays again")
+        raise QueryBudgetExceeded(
+            f"target.max_queries={self.max_queries}: the next batch of {n} records to {self.url} would bring the "
+            f"records sent to this target to {before + n} (charged before, all runs and attempts: {before}; this "
+            f"run's spent so far: {mine}). "
+            f"Nothing over the budget was sent; {kept}")
 
     def _predict_batch(self, rows: np.ndarray) -> np.ndarray:
-        response = self._request("POST", "/v1/predict", encode_instances(rows))
+        body = encode_instances(rows)
+        key = hashlib.sha256(body).hexdigest()[:32]
+        response = self._request("POST", "/v1/predict", body, charge=len(rows), idempotency_key=key)
         return self._checked_probabilities(response, len(rows))
 
     def _checked_probabilities(self, response: httpx.Response, n: int) -> np.ndarray:
@@ -134,10 +202,12 @@ class RemoteTarget:
             raise RemoteTargetError(f"{where}: model_id changed from {self.model_id} to {payload['model_id']} "
                                     "mid-run (the service swapped its model); answers of two models would mix")
         try:
-            probs = np.asarray(payload["probabilities"], dtype=np.float64)
+            probs = np.asarray(payload["probabilities"])
         except (ValueError, TypeError):
-            raise RemoteTargetError(f"{where}: probabilities are not a numeric matrix") from None
-        return self._checked_matrix(probs, n, where)
+            probs = None
+        if probs is None or probs.dtype.kind not in "fiu":  # strings, booleans, nulls, ragged rows
+            raise RemoteTargetError(f"{where}: probabilities are not a numeric matrix (JSON numbers)")
+        return self._checked_matrix(probs.astype(np.float64), n, where)
 
     @staticmethod
     def _json(response: httpx.Response, where: str):
@@ -147,13 +217,13 @@ class RemoteTarget:
             raise RemoteTargetError(f"{where}: the response is not valid JSON: {response.text[:80]!r}") from None
 
     def _checked_matrix(self, probs: np.ndarray, n: int, where: str) -> np.ndarray:
-        """``probs`` if it is an ``n`` x classes matrix of probabilities whose rows sum as promised."""
+        """``probs`` if it is an ``n`` x classes matrix of probabilities in [0, 1] whose rows sum as promised."""
         expected = (n, len(self.classes))
         if probs.shape != expected:
             raise RemoteTargetError(f"{where}: probabilities have shape {list(probs.shape)}; expected "
                                     f"{list(expected)} ({n} records x {len(self.classes)} classes)")
         low, high = self._row_sums
-        if not np.isfinite(probs).all() or (probs < 0).any() or (probs > high).any():
+        if not np.isfinite(probs).all() or (probs < 0).any() or (probs > 1 + SUM_TOLERANCE).any():
             raise RemoteTargetError(f"{where}: probabilities must be finite numbers in [0, 1]")
         sums = probs.sum(axis=1)
         off = (sums < low) | (sums > high)
@@ -164,17 +234,25 @@ class RemoteTarget:
         return probs
 
     # ------------------------------------------------------------------ HTTP with retries
-    def _request(self, method: str, path: str, body: bytes | None = None) -> httpx.Response:
+    def _request(self, method: str, path: str, body: bytes | None = None, charge: int = 0,
+                 idempotency_key: str | None = None) -> httpx.Response:
+        """``charge`` records are booked before the first attempt, and before each retry unless the server
+        dedupes ``idempotency_key`` (a lost answer stays charged: the server may have billed it)."""
         where = f"{method} {self.url}{path}"
-        headers = {"Content-Type": "application/json"} if body is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         problem = ""
         for attempt in range(self.max_retries + 1):
             wait = None
+            if charge and (attempt == 0 or not self.idempotent):
+                self._charge(charge)
             self.requests += 1
             try:
-                response = self._http.request(method, path, content=body, headers=headers)
+                response = self._http.request(method, path, content=body, headers=headers or None)
             except httpx.TimeoutException:
-                problem = f"no answer within target.timeout_s={self.timeout_s:g}"
+                problem = (f"no answer within target.timeout_s={self.timeout_s:g} per read or "
+                           f"target.deadline_s={self.deadline_s} in all")
             except httpx.TransportError as exc:
                 problem = f"connection failed ({type(exc).__name__}: {exc})"
             else:
@@ -182,8 +260,8 @@ class RemoteTarget:
                 if status == 200:
                     return response
                 if status in (401, 403):
-                    raise RemoteTargetError(f"{where}: HTTP {status}, the API key was refused; set target.api_key "
-                                            "(or SOCINF_API_KEY) to the server's key")
+                    raise RemoteTargetError(f"{where}: HTTP {status}, the API key was refused; export "
+                                            "SOCINF_API_KEY=<the server's key>")
                 if status not in RETRY_STATUSES:
                     raise RemoteTargetError(f"{where}: HTTP {status}: {_detail(response)}")
                 problem, wait = f"HTTP {status}: {_detail(response)}", _retry_after(response)

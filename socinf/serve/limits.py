@@ -1,0 +1,157 @@
+"""What keeps `socinf serve` bounded: rate limits, a replay memory, a pre-parse scan of bodies, header timeouts.
+
+- ``TokenBucket``: requests per second; ``FailureLimiter``: failed API-key
+  attempts per client IP (a guesser gets 429, whatever key it tries next).
+- ``ReplayMemory``: the answers of recent ``Idempotency-Key`` requests (LRU,
+  bounded in bytes), so a client's retry is answered again, not billed again.
+- ``scan_json``: before ``json.loads`` a body is refused (422) if it nests
+  deeper than ``{"instances": [[...]]}``, holds a number longer than
+  ``MAX_NUMBER_DIGITS`` digits or escapes, or more numbers than the batch limit
+  allows: the parser never builds more than ``max_batch`` x features floats.
+- ``BoundedH11Protocol``: uvicorn's HTTP/1.1 protocol, but a connection that
+  has not sent a complete request head within ``header_timeout_s`` is closed
+  (half-open and slow-header clients hold no slot for ever).
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+
+import h11
+import numpy as np
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+MAX_NUMBER_DIGITS = 30
+MAX_DEPTH = 3  # {"instances": [[...], ...]}
+
+
+class TokenBucket:
+    """``rate`` tokens per second, bursts up to ``capacity`` (default ``max(1, rate)``); event-loop only."""
+
+    def __init__(self, rate: float, capacity: float | None = None):
+        self.rate, self.capacity = rate, capacity if capacity is not None else max(1.0, rate)
+        self.tokens, self.stamp = self.capacity, time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def wait(self) -> float:
+        """0 if a token is there now (not taken), else the seconds until one is."""
+        self._refill()
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> float:
+        """0 if a request may pass now (a token is taken), else the seconds until one may."""
+        wait = self.wait()
+        if wait == 0.0:
+            self.tokens -= 1
+        return wait
+
+
+class FailureLimiter:
+    """Failed API-key attempts per client IP: ``burst`` at once, then ``rate`` per second; at most ``max_clients``
+    IPs remembered (least recently failing forgotten first)."""
+
+    def __init__(self, rate: float = 0.5, burst: int = 10, max_clients: int = 10_000):
+        self.rate, self.burst, self.max_clients = rate, burst, max_clients
+        self.buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def blocked_for(self, client: str) -> float:
+        bucket = self.buckets.get(client)
+        return bucket.wait() if bucket is not None else 0.0
+
+    def failed(self, client: str) -> None:
+        bucket = self.buckets.pop(client, None) or TokenBucket(self.rate, self.burst)
+        bucket.take()
+        self.buckets[client] = bucket
+        while len(self.buckets) > self.max_clients:
+            self.buckets.popitem(last=False)
+
+
+class ReplayMemory:
+    """Answers by (``Idempotency-Key``, body hash), least recently used dropped beyond ``max_bytes``."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024):
+        self.max_bytes, self.size = max_bytes, 0
+        self.answers: OrderedDict[tuple, bytes] = OrderedDict()
+        self.pending: dict[tuple, asyncio.Future] = {}
+
+    def get(self, token: tuple) -> bytes | None:
+        answer = self.answers.get(token)
+        if answer is not None:
+            self.answers.move_to_end(token)
+        return answer
+
+    def put(self, token: tuple, answer: bytes) -> None:
+        if len(answer) > self.max_bytes or token in self.answers:
+            return
+        self.answers[token] = answer
+        self.size += len(answer)
+        while self.size > self.max_bytes:
+            self.size -= len(self.answers.popitem(last=False)[1])
+
+
+def scan_json(body: bytes, max_numbers: int, chunk: int = 1 << 20) -> str | None:
+    """Why ``body`` must not reach ``json.loads`` (a 422 message), or None. Linear, vectorised in 1 MB chunks
+    (a few MB of scratch memory whatever the body size), no Python objects per byte."""
+    if b"\\" in body:
+        return "escapes in strings are not accepted (the body holds numbers and one key)"
+    quotes, depth, commas, digits = 0, 0, 0, 0  # carried across chunks (digits: the run of digits so far)
+    for start in range(0, len(body), chunk):
+        raw = np.frombuffer(body, dtype=np.uint8, count=min(chunk, len(body) - start), offset=start)
+        breaks = np.flatnonzero((raw < ord("0")) | (raw > ord("9")))  # a regex here would hold the GIL for seconds
+        runs = np.diff(breaks, prepend=-1 - digits) - 1 if len(breaks) else np.array([digits + len(raw)])
+        digits = len(raw) - 1 - int(breaks[-1]) if len(breaks) else digits + len(raw)
+        if runs.max() > MAX_NUMBER_DIGITS or digits > MAX_NUMBER_DIGITS:
+            return f"a number with more than {MAX_NUMBER_DIGITS} digits"
+        in_string = (np.cumsum(raw == ord('"')) + quotes) % 2 == 1  # no escapes (checked above)
+        quotes += int(np.count_nonzero(raw == ord('"')))
+        step = np.isin(raw, (ord("["), ord("{"))).astype(np.int8) - np.isin(raw, (ord("]"), ord("}")))
+        step[in_string] = 0
+        levels = np.cumsum(step, dtype=np.int64) + depth
+        if len(levels) and levels.max() > MAX_DEPTH:
+            return f"JSON nested deeper than {MAX_DEPTH} levels; expected {{\"instances\": [[...], ...]}}"
+        depth = int(levels[-1]) if len(levels) else depth
+        commas += int(np.count_nonzero((raw == ord(",")) & ~in_string))
+        if commas + 1 > max_numbers:
+            return f"more than {max_numbers} numbers in one request (serve.max_batch x features)"
+    return None
+
+
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol; a connection without a complete request head after ``header_timeout_s`` is closed."""
+
+    header_timeout_s = 10.0
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state == h11.IDLE:  # bytes of a request head, not all of it yet
+            self._arm()
+        else:
+            self._disarm()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout_s, self._header_timeout)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state == h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
