@@ -25,11 +25,12 @@ def socinf(args: list[str], cwd: Path, data_dir: Path | None, timeout: float = 3
                           text=True, timeout=timeout)
 
 
-def run_audit(tmp: Path, data_dir: Path, overrides: list[str], name: str = "run", fast: bool = True):
+def run_audit(tmp: Path, data_dir: Path, overrides: list[str], name: str = "run", fast: bool = True,
+              env_extra: dict | None = None):
     """One `socinf run` into tmp/<name>; returns (completed process, metrics dict or None)."""
     run_dir = tmp / name
     args = ["run", *(FAST if fast else []), *overrides, f"hydra.run.dir={run_dir}", f"data.root={tmp / 'data'}"]
-    proc = socinf(args, cwd=tmp, data_dir=data_dir)
+    proc = socinf(args, cwd=tmp, data_dir=data_dir, env_extra=env_extra)
     metrics_file = run_dir / "metrics.json"
     return proc, (json.loads(metrics_file.read_text()) if metrics_file.exists() else None)
 
