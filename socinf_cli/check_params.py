@@ -52,8 +52,9 @@ def check_estimator(build, where: str, params: dict) -> None:
     check some only in ``fit`` (``TRIAL_FIT``), one short fit on 20 constructed records."""
     try:
         estimator = build()
-        if hasattr(estimator, "_parameter_constraints"):  # scikit-learn's own estimators
-            estimator._validate_params()
+        for part in (estimator, getattr(estimator, "estimator", None)):  # a wrapper (calibrated SVM) and its model
+            if hasattr(part, "_parameter_constraints"):  # scikit-learn's own estimators
+                part._validate_params()
         trial = TRIAL_FIT.get(type(estimator).__name__)
         if trial is not None:
             X = np.tile(np.array([[0.0, 1.0], [1.0, 0.0]]), (10, 1))
