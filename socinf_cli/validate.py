@@ -22,11 +22,14 @@ CHOICES = {
     "serve.model": ("mlp", "logistic", "xgboost"),
 }
 
-POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.max_proposals", "mimic.depth",
+POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.max_proposals", "synthesis.k_max",
+            "synthesis.k_min", "synthesis.max_steps", "mimic.depth",
             "mimic.width", "mimic.d_depth", "mimic.d_width", "mimic.epochs", "mimic.batch_size", "threads",
             "target.batch_size", "serve.max_batch", "dataset.min_df", "dataset.ngram_min", "method.n_models")
-NON_NEGATIVE = ("synthesis.burn_in", "synthesis.noise_flips", "mimic.fidelity_weight", "seed")
-FRACTIONS = ("dataset.member_fraction", "dataset.heldout_fraction", "mimic.holdout_fraction")
+NON_NEGATIVE = ("synthesis.burn_in", "synthesis.noise_flips", "synthesis.rej_max", "synthesis.conf_min",
+                "mimic.fidelity_weight", "seed")
+FRACTIONS = ("dataset.member_fraction", "mimic.holdout_fraction",
+             "synthesis.start_density")
 
 
 def _get(cfg, dotted: str):
@@ -53,6 +56,12 @@ def validate(cfg) -> None:
         value = _get(cfg, key)
         if value is not None and value < 1:
             raise ConfigError(f"{key}={value}: must be a positive integer or null")
+    if not 0 < cfg.dataset.attacker_fraction <= 1:
+        raise ConfigError(f"dataset.attacker_fraction={cfg.dataset.attacker_fraction}: must lie in (0, 1]")
+    if cfg.synthesis.k_min > cfg.synthesis.k_max:
+        raise ConfigError(f"synthesis.k_min={cfg.synthesis.k_min}: must be <= synthesis.k_max={cfg.synthesis.k_max}")
+    if cfg.synthesis.conf_min >= 1:
+        raise ConfigError(f"synthesis.conf_min={cfg.synthesis.conf_min}: must lie in [0, 1)")
     ds = cfg.dataset
     if ds.ngram_max < ds.ngram_min:
         raise ConfigError(f"dataset.ngram_max={ds.ngram_max}: must be >= dataset.ngram_min={ds.ngram_min}")

@@ -19,7 +19,7 @@ from socinf.owner.models import fit_local_model
 @pytest.fixture(scope="module")
 def tweet(shared_data_dir):
     corpus = load_corpus("tweet", 4, shared_data_dir / "emoint", per_class=400, seed=0)
-    splits = make_splits(corpus, "random", 0.5, 0.5, 150, "heldout", seed=0)
+    splits = make_splits(corpus, "random", 0.5, 1.0, 150, "heldout", seed=0)
     feat = KeywordFeaturizer("en", keywords_per_class("tweet", corpus.class_names, None, None))
     feat.fit([corpus.texts[i] for i in splits.members], corpus.labels[splits.members])
     return corpus, splits, feat, feat.transform(corpus.texts)
@@ -75,16 +75,16 @@ def test_splits_are_disjoint_balanced_and_seeded(tweet):
     assert sum(map(len, parts)) == len(corpus) and len(set.union(*parts)) == len(corpus)
     assert set(s.eval_members) <= parts[0] and set(s.eval_nonmembers) <= parts[1]
     assert len(s.eval_members) == len(s.eval_nonmembers) == 150
-    again = make_splits(corpus, "random", 0.5, 0.5, 150, "heldout", seed=0)
+    again = make_splits(corpus, "random", 0.5, 1.0, 150, "heldout", seed=0)
     assert np.array_equal(again.members, s.members) and np.array_equal(again.eval_nonmembers, s.eval_nonmembers)
-    other = make_splits(corpus, "random", 0.5, 0.5, 150, "attacker", seed=1)
+    other = make_splits(corpus, "random", 0.5, 1.0, 150, "attacker", seed=1)
     assert set(other.eval_nonmembers) <= set(other.attacker)
     assert not np.array_equal(other.members, s.members)
 
 
 def test_official_split_trains_on_emoint_train(shared_data_dir):
     corpus = load_corpus("tweet", 4, shared_data_dir / "emoint", per_class=None, seed=0)
-    s = make_splits(corpus, "official", 0.5, 0.5, 500, "attacker", seed=0)
+    s = make_splits(corpus, "official", 0.5, 1.0, 500, "attacker", seed=0)
     assert set(corpus.official[s.members]) == {"train"}
     assert set(corpus.official[np.concatenate([s.heldout, s.attacker])]) == {"dev", "test"}
 
@@ -92,7 +92,7 @@ def test_official_split_trains_on_emoint_train(shared_data_dir):
 def test_eval_size_larger_than_data_is_a_clear_error(tweet):
     corpus = tweet[0]
     with pytest.raises(ConfigError, match=r"eval.size=5000: at most \d+"):
-        make_splits(corpus, "random", 0.5, 0.5, 5000, "heldout", seed=0)
+        make_splits(corpus, "random", 0.5, 1.0, 5000, "heldout", seed=0)
 
 
 # ------------------------------------------------------------------ stage 1: synthesis

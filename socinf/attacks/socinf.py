@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from socinf.attacks.attack_model import AttackModel
 from dataclasses import asdict
 
+from socinf.attacks import diagnostics
+from socinf.attacks.attack_model import AttackModel
 from socinf.attacks.base import AttackContext, AttackerKnowledge, as_config, check_fitted
 from socinf.attacks.inout import kmeans_in_out_split
 from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
@@ -72,8 +73,22 @@ class SocInf:
             self.attack_model_ = AttackModel(self.attack_model, dict(self.attack_params or {}), self.features,
                                              ctx.seed, ctx.threads)
             self.attack_model_.fit(mimic.predict_proba(syn.X[rows]), labels)
+        p_mimic, p_target = mimic.predict_proba(syn.X[held_out]), syn.Y[held_out]
+        self.diagnostics_ = {
+            "inout_split": diagnostics.inout_split(is_in),
+            "mimic_agreement": diagnostics.mimic_agreement(p_mimic, p_target),
+            "mimic_abs_diff": diagnostics.mimic_abs_diff(p_mimic, p_target),
+            "orientation": diagnostics.orientation(self.attack_model_.score(syn.Y), is_in),
+        }
         report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum())})
         return report
+
+    def diagnose(self, scores: np.ndarray) -> dict:
+        """The fit's checks plus the spread of ``scores`` (this attack's scores on the evaluation answers);
+        no membership goes in (``socinf.attacks.diagnostics``)."""
+        check_fitted(self, "diagnostics_")
+        found = {**self.diagnostics_, "score_spread": diagnostics.score_spread(scores)}
+        return {name: found[name] for name in diagnostics.CHECKS}
 
     def _mimic(self, syn: SyntheticData, is_in: np.ndarray, syn_key: str, knowledge: AttackerKnowledge, ctx: AttackContext):
         config = as_config(self.mimic, MimicConfig)

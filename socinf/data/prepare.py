@@ -58,7 +58,7 @@ def _prepare(cfg, source: Path) -> PreparedData:
         corpus = load_csv_corpus(source, ds.label_column)
     else:
         corpus = load_corpus(ds.name, ds.num_classes, source, ds.per_class, cfg.seed, domain=ds.domain)
-    splits = make_splits(corpus, ds.split, ds.member_fraction, ds.heldout_fraction,
+    splits = make_splits(corpus, ds.split, ds.member_fraction, ds.attacker_fraction,
                          cfg.eval.size, cfg.eval.nonmembers, cfg.seed)
     info = {"records": len(corpus), "per_class": corpus.counts(), "dedup": corpus.dedup}
     if corpus.features is not None:  # a user's table: features are given
