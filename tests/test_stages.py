@@ -7,7 +7,8 @@ import torch
 
 from socinf.attacks.inout import kmeans_in_out_split
 from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
-from socinf.attacks.synthesis import format_walk, pairwise_model, synthesize_statistics
+from socinf.attacks.synthesis import (SynthesisConfig, change_features, format_starts, format_walk, pairwise_model,
+                                      synthesize_statistics)
 from socinf.data.features import KeywordFeaturizer, chinese_ngrams, english_tokens, keywords_per_class
 from socinf.data.loaders import load_corpus
 from socinf.data.splits import make_splits
@@ -111,17 +112,47 @@ def test_statistics_synthesis_matches_attacker_marginals_with_new_records(tweet)
 def test_format_synthesis_confidence_acceptance_raises_confidence(tweet):
     corpus, s, _, X = tweet
     model = fit_local_model("logistic", {}, X[s.members], corpus.labels[s.members], seed=0)
-    rng = np.random.default_rng(0)
     plain = CountingTarget(model, 4, X.shape[1])
-    new, new_cls = format_walk(plain, 400, 3, "new", 20000, rng)
+    new, new_cls = format_walk(plain, SynthesisConfig(name="format", n_records=400, max_proposals=20000),
+                               np.random.default_rng(0))
     conf_target = CountingTarget(model, 4, X.shape[1])
-    confident, conf_cls = format_walk(conf_target, 400, 3, "confidence", 20000, np.random.default_rng(0))
+    config = SynthesisConfig(name="format", n_records=400, accept="confidence", max_proposals=20000)
+    confident, conf_cls = format_walk(conf_target, config, np.random.default_rng(0))
     assert len(new) == 400 and len(confident) > 0
     assert len({r.tobytes() for r in new}) == 400  # every accepted record is new
     assert plain.ledger.as_dict()["sent"] == 0  # accept=new never asks the target
     assert conf_target.ledger.as_dict()["sent"] > 0
     in_class = lambda X_, c: model.predict_proba(X_)[np.arange(len(c)), c].mean()  # noqa: E731
     assert in_class(confident, conf_cls) > in_class(new, new_cls) + 0.1
+    # Shokri et al.'s confidence floor: every kept record is labelled as its walk's class above conf_min
+    probs = model.predict_proba(confident)
+    assert (probs.argmax(1) == conf_cls).all() and (probs[np.arange(len(conf_cls)), conf_cls] > config.conf_min).all()
+
+
+def test_format_walks_keep_the_known_sparse_format(tweet):
+    """The reported defect: walks started from uniformly random vectors (half of all keywords set, against
+    1-3 in a real tweet). Starts and accepted records now stay near start_density."""
+    corpus, s, _, X = tweet
+    model = fit_local_model("logistic", {}, X[s.members], corpus.labels[s.members], seed=0)
+    config = SynthesisConfig(name="format", n_records=600, accept="confidence", max_proposals=40000)
+    expected = config.start_density * X.shape[1]
+    for accept in ("new", "confidence"):
+        config.accept = accept
+        X_s, _ = format_walk(CountingTarget(model, 4, X.shape[1]), config, np.random.default_rng(1))
+        assert X_s.sum(1).mean() < 3 * expected + 2, accept  # was ~100 of 200 keywords
+    starts = format_starts(2000, X.shape[1], config.start_density, np.random.default_rng(0))
+    assert abs(starts.sum(1).mean() - expected) < 0.3
+
+
+def test_change_features_changes_exactly_k_and_keeps_density():
+    rng = np.random.default_rng(0)
+    X = format_starts(200, 300, 0.02, rng)
+    k = rng.integers(1, 9, len(X))
+    changed = change_features(X, k, 0.02, rng)
+    assert np.array_equal((changed != X).sum(1), k)
+    for _ in range(300):  # a long walk neither fills nor empties the vectors
+        X = change_features(X, 4, 0.02, rng)
+    assert 3 < X.sum(1).mean() < 9  # stationary count ~ 300 * 0.02 = 6
 
 
 # ------------------------------------------------------------------ stage 2: in/out

@@ -25,7 +25,7 @@ from sklearn.metrics import roc_auc_score
 
 MIN_SIDE_SHARE = 0.05
 MIN_AGREEMENT_GAIN = 0.3
-MAX_ABS_DIFF = 0.15
+MAX_ABS_DIFF = 0.2
 MIN_SPREAD = 0.05
 MIN_ORIENTATION_AUC = 0.5
 
