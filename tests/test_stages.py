@@ -83,6 +83,21 @@ def test_splits_are_disjoint_balanced_and_seeded(tweet):
     assert not np.array_equal(other.members, s.members)
 
 
+def test_attacker_fraction_sizes_the_attacker_alone(tweet):
+    """dataset.attacker_fraction shrinks the attacker's population; members, held-out records and the
+    evaluation draws stay the same, so an attacker-knowledge sweep scores every level on one evaluation set."""
+    corpus, full, _, _ = tweet
+    for fraction in (0.1, 0.5):
+        part = make_splits(corpus, "random", 0.5, fraction, 150, "heldout", seed=0)
+        for key in ("members", "heldout", "eval_members", "eval_nonmembers"):
+            assert np.array_equal(getattr(part, key), getattr(full, key)), key
+        assert set(part.attacker) < set(full.attacker)
+        assert abs(len(part.attacker) - fraction * len(full.attacker)) <= len(np.unique(corpus.labels))
+        for cls in np.unique(corpus.labels):  # stratified
+            share = np.mean(corpus.labels[part.attacker] == cls)
+            assert abs(share - np.mean(corpus.labels[full.attacker] == cls)) < 0.05
+
+
 def test_official_split_trains_on_emoint_train(shared_data_dir):
     corpus = load_corpus("tweet", 4, shared_data_dir / "emoint", per_class=None, seed=0)
     s = make_splits(corpus, "official", 0.5, 1.0, 500, "attacker", seed=0)
