@@ -89,6 +89,13 @@ def orientation(scores_on_target: np.ndarray, is_in: np.ndarray) -> dict:
     return check(ok, auc, reason)
 
 
+def fit_checks(is_in: np.ndarray, p_mimic: np.ndarray, p_target: np.ndarray, scores_on_target: np.ndarray) -> dict:
+    """The checks a SocInf fit can make: its split, its mimic on held-out records (``p_mimic`` vs ``p_target``)
+    and its attack model's scores on the target's answers to every synthetic record."""
+    return {"inout_split": inout_split(is_in), "mimic_agreement": mimic_agreement(p_mimic, p_target),
+            "mimic_abs_diff": mimic_abs_diff(p_mimic, p_target), "orientation": orientation(scores_on_target, is_in)}
+
+
 def failed(diagnostics: dict) -> list[str]:
     """Names of the checks that failed, in their report order."""
     return [name for name, d in (diagnostics or {}).items() if not d["ok"]]

@@ -73,13 +73,8 @@ class SocInf:
             self.attack_model_ = AttackModel(self.attack_model, dict(self.attack_params or {}), self.features,
                                              ctx.seed, ctx.threads)
             self.attack_model_.fit(mimic.predict_proba(syn.X[rows]), labels)
-        p_mimic, p_target = mimic.predict_proba(syn.X[held_out]), syn.Y[held_out]
-        self.diagnostics_ = {
-            "inout_split": diagnostics.inout_split(is_in),
-            "mimic_agreement": diagnostics.mimic_agreement(p_mimic, p_target),
-            "mimic_abs_diff": diagnostics.mimic_abs_diff(p_mimic, p_target),
-            "orientation": diagnostics.orientation(self.attack_model_.score(syn.Y), is_in),
-        }
+        self.diagnostics_ = diagnostics.fit_checks(is_in, mimic.predict_proba(syn.X[held_out]), syn.Y[held_out],
+                                                   self.attack_model_.score(syn.Y))
         report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum())})
         return report
 
