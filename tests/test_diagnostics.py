@@ -124,3 +124,14 @@ def test_cli_prints_a_warning_under_the_table(tmp_path, shared_data_dir):
     failed = diagnostics.failed(report)
     assert failed, report
     assert f"WARNING: diagnostic {failed[0]} failed" in proc.stdout.replace("\n", " ")
+
+
+def test_an_inverted_ranking_is_flipped_only_with_mimic_orient():
+    inverted = diagnostics.orientation(np.r_[np.zeros(50), np.ones(50)], np.r_[np.ones(50, bool), np.zeros(50, bool)])
+    assert diagnostics.should_flip(dict(inverted), orient=True)
+    assert not diagnostics.should_flip(dict(inverted), orient=False)  # mimic=gan_paper: the paper's pipeline
+    flat = diagnostics.orientation(np.full(100, 0.5), np.r_[np.ones(50, bool), np.zeros(50, bool)])
+    assert not diagnostics.should_flip(flat, orient=True)  # nothing to turn around
+    reported = dict(inverted)
+    diagnostics.should_flip(reported, orient=True)
+    assert not reported["ok"] and "flipped" in reported["reason"]  # the fix never hides the failed check

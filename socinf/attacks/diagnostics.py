@@ -16,7 +16,8 @@ never an input, so a check cannot be tuned on, or leak, the secret it is meant t
 - ``orientation``: the attack model (trained on the mimic's answers) applied to the *target's* answers on X_s
   ranks the "in" side above the "out" side (ROC AUC > ``MIN_ORIENTATION_AUC``). The in/out labels are the
   attacker's own k-means split, so this uses no evaluation record; an AUC below 0.5 means the model's
-  ranking is inverted once it sees real target answers.
+  ranking is inverted once it sees real target answers. With ``mimic.orient`` (default; off in
+  ``mimic=gan_paper``) SocInf then flips its score; the check still reports the failure.
 """
 from __future__ import annotations
 
@@ -87,6 +88,16 @@ def orientation(scores_on_target: np.ndarray, is_in: np.ndarray) -> dict:
     reason = (f"on the target's answers to X_s the attack ranks its own 'in' records above 'out' with AUC {auc:.3f}"
               + ("" if ok else f" <= {MIN_ORIENTATION_AUC}: the ranking is inverted or flat on real target answers"))
     return check(ok, auc, reason)
+
+
+def should_flip(orientation_check: dict, orient: bool) -> bool:
+    """``mimic.orient``: an inverted ranking on attacker-side data is turned around (the check stays failed, its
+    reason says so); a flat or unknown one is left alone."""
+    value = orientation_check["value"]
+    flip = bool(orient and value is not None and value < MIN_ORIENTATION_AUC)
+    if flip:
+        orientation_check["reason"] += "; SocInf flipped its score (mimic.orient=true)"
+    return flip
 
 
 def fit_checks(is_in: np.ndarray, p_mimic: np.ndarray, p_target: np.ndarray, scores_on_target: np.ndarray) -> dict:

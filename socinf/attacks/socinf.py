@@ -75,6 +75,8 @@ class SocInf:
             self.attack_model_.fit(mimic.predict_proba(syn.X[rows]), labels)
         self.diagnostics_ = diagnostics.fit_checks(is_in, mimic.predict_proba(syn.X[held_out]), syn.Y[held_out],
                                                    self.attack_model_.score(syn.Y))
+        self.flipped_ = diagnostics.should_flip(self.diagnostics_["orientation"], as_config(self.mimic, MimicConfig).orient)
+        report["orientation_flipped"] = self.flipped_
         report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum())})
         return report
 
@@ -111,4 +113,5 @@ class SocInf:
 
     def score(self, probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
         check_fitted(self, "attack_model_")
-        return self.attack_model_.score(probs)
+        scores = self.attack_model_.score(probs)
+        return 1.0 - scores if self.flipped_ else scores
