@@ -11,8 +11,9 @@ holds few keywords; uniformly random vectors would set half of them) and
 change a few features per step, drawn so additions and removals balance at
 that density. ``accept=new`` (the paper, literally) keeps every new record;
 ``accept=confidence`` is Shokri et al.'s hill-climb (S&P 2017, Algorithm 1:
-k_max -> k_min changed features, a rejection counter, a confidence floor). ``population`` (IV.B.4, the paper's experiments): X_s is the attacker's
-real auxiliary records; nothing is generated.
+k_max -> k_min changed features, a rejection counter, a confidence floor).
+``population`` (IV.B.4, the paper's experiments): X_s is the attacker's real
+auxiliary records; nothing is generated.
 """
 from __future__ import annotations
 
