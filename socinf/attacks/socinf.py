@@ -75,9 +75,10 @@ class SocInf:
             self.attack_model_.fit(mimic.predict_proba(syn.X[rows]), labels)
         self.diagnostics_ = diagnostics.fit_checks(is_in, mimic.predict_proba(syn.X[held_out]), syn.Y[held_out],
                                                    self.attack_model_.score(syn.Y))
-        self.flipped_ = diagnostics.should_flip(self.diagnostics_["orientation"], as_config(self.mimic, MimicConfig).orient)
-        report["orientation_flipped"] = self.flipped_
-        report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum())})
+        orient = as_config(self.mimic, MimicConfig).orient
+        self.flipped_ = diagnostics.should_flip(self.diagnostics_["orientation"], orient)
+        report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum()),
+                       "orientation_flipped": self.flipped_})
         return report
 
     def diagnose(self, scores: np.ndarray) -> dict:
