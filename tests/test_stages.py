@@ -218,3 +218,22 @@ def test_mimic_adam_trains_to_the_same_bits_as_torch_optim_adam(tweet, monkeypat
         assert torch.equal(a, b)
     assert ours.history_ == reference.history_
     assert not np.allclose(ours.predict_proba(X_s), MimicGAN(X.shape[1], 4, random_state=0).predict_proba(X_s))
+
+
+def test_attacker_knowledge_experiment_sweeps_the_fraction_on_an_overfit_target():
+    from hydra import compose, initialize_config_dir
+
+    from socinf_cli.compose import config_dir
+    from socinf_cli.config import register_configs
+    from socinf_cli.validate import validate
+
+    register_configs()
+    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
+        cfg = compose("config", overrides=["experiment=attacker_knowledge"], return_hydra_config=True)
+    fractions = [float(f) for f in cfg.hydra.sweeper.params["dataset.attacker_fraction"].split(",")]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and all(0 < f <= 1 for f in fractions)
+    assert cfg.target.name == "xgboost" and cfg.target.params.max_depth == 6  # overfit level 4
+    validate(cfg)
+    cfg.dataset.attacker_fraction = 0.0
+    with pytest.raises(ConfigError, match=r"dataset.attacker_fraction=0.0: must lie in \(0, 1\]"):
+        validate(cfg)
