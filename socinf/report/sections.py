@@ -19,5 +19,6 @@ SECTIONS: list[str] = [
     "socinf.report.roc",  # roc_<protocol>.png
     "socinf.report.overfitting",  # fig7_<dataset>_<target>_<protocol>.png, overfitting.{md,csv}
     "socinf.report.defenses",  # defenses.{md,csv}, defenses_<dataset>.png (experiment=defenses)
+    "socinf.report.knowledge",  # attacker_knowledge.{md,csv} (experiment=attacker_knowledge)
     "socinf.report.missing",  # missing.{md,csv}: keep last
 ]
