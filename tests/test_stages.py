@@ -237,3 +237,12 @@ def test_attacker_knowledge_experiment_sweeps_the_fraction_on_an_overfit_target(
     cfg.dataset.attacker_fraction = 0.0
     with pytest.raises(ConfigError, match=r"dataset.attacker_fraction=0.0: must lie in \(0, 1\]"):
         validate(cfg)
+
+
+def test_the_renamed_heldout_fraction_key_names_its_replacement(tmp_path):
+    from socinf_runner import socinf
+
+    proc = socinf(["run", "dataset.heldout_fraction=0.5"], cwd=tmp_path, data_dir=None)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "socinf: error: dataset.heldout_fraction was replaced by dataset.attacker_fraction")
