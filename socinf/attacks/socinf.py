@@ -1,11 +1,13 @@
-"""SocInf (paper Fig. 2): synthesize, split in/out, mimic with a GAN, train the attack model."""
+"""SocInf (paper Fig. 2): synthesize, split in/out, mimic with a GAN, train the attack model.
+
+After fitting, SocInf checks itself on attacker-side data (``socinf.attacks.diagnostics``, issue 10) and,
+with ``mimic.orient``, turns its score around when that check finds the ranking inverted.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
-
-from dataclasses import asdict
 
 from socinf.attacks import diagnostics
 from socinf.attacks.attack_model import AttackModel
