@@ -51,6 +51,8 @@ def run_attacks(attacks: list, target: CountingTarget, knowledge: AttackerKnowle
     for attack in attacks:
         run.scores[attack.name] = np.asarray(attack.score(probs, y_eval), dtype=np.float64)
         run.metrics[attack.name] = membership_metrics(membership, run.scores[attack.name], attack.threshold)
+        if hasattr(attack, "diagnose"):  # self-checks on attacker-side data; membership is not passed
+            run.metrics[attack.name]["diagnostics"] = attack.diagnose(run.scores[attack.name])
     if threshold_shadow is not None:
         from socinf.attacks.baselines import baseline_scores, score_baselines
 

@@ -39,6 +39,18 @@ def fail(message: str) -> "NoReturn":  # noqa: F821
     raise SystemExit(2)
 
 
+# Keys that were renamed: one line naming the replacement instead of Hydra's "not in DatasetConfig".
+RENAMED = {"dataset.heldout_fraction": "dataset.attacker_fraction (the share of its side of the non-members the "
+                                       "attacker holds; the held-out half is fixed)"}
+
+
+def _check_renamed(args: list[str]) -> None:
+    for arg in args:
+        key = arg.split("=", 1)[0].lstrip("+~")
+        if key in RENAMED:
+            fail(f"{key} was replaced by {RENAMED[key]}")
+
+
 def _hydra_app(task, name: str, args: list[str]) -> None:
     import hydra
 
@@ -51,6 +63,7 @@ def _hydra_app(task, name: str, args: list[str]) -> None:
             fail(f"{key}=... on the command line would be saved in .hydra/ and shown by ps; "
                  "export SOCINF_API_KEY=<key> instead (both keys read it)")
     register_configs()
+    _check_renamed(args)
     # job name: header, log file. After the user's args: argparse rejects overrides on both sides of -m
     # The command names the Hydra job (help header, <name>.log); an env var because an extra
     # override in argv would clash with argparse's handling of flags such as --cfg and -m.

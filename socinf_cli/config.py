@@ -33,7 +33,7 @@ class DatasetConfig:
     ngram_max: int = 3
     min_df: int = 3  # a keyword candidate must occur in this many training texts
     member_fraction: float = 0.5  # share of the corpus the target owner trains on
-    heldout_fraction: float = 0.5  # share of the rest kept from the attacker (eval non-members)
+    attacker_fraction: float = 1.0  # share of the non-member half outside the held-out set that the attacker holds
     path: Optional[str] = None  # csv and text: the user's file
     label_column: str = "label"  # csv and text
     text_column: str = "text"  # text only

@@ -36,11 +36,14 @@ CHOICES = {
     "target.protocol": PROTOCOLS,
 }
 
-POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.max_proposals", "mimic.depth",
+POSITIVE = ("eval.size", "synthesis.n_records", "synthesis.n_flip", "synthesis.max_proposals", "synthesis.k_max",
+            "synthesis.k_min", "synthesis.max_steps", "mimic.depth",
             "mimic.width", "mimic.d_depth", "mimic.d_width", "mimic.epochs", "mimic.batch_size", "threads",
             "target.batch_size", "serve.max_batch", "dataset.min_df", "dataset.ngram_min", "method.n_models")
-NON_NEGATIVE = ("synthesis.burn_in", "synthesis.noise_flips", "mimic.fidelity_weight", "seed")
-FRACTIONS = ("dataset.member_fraction", "dataset.heldout_fraction", "mimic.holdout_fraction")
+NON_NEGATIVE = ("synthesis.burn_in", "synthesis.noise_flips", "synthesis.rej_max", "synthesis.conf_min",
+                "mimic.fidelity_weight", "seed")
+FRACTIONS = ("dataset.member_fraction", "mimic.holdout_fraction",
+             "synthesis.start_density")
 INF = float("inf")
 # key: (low, high, low allowed?) -- what is sane, so a typo (mimic.width=50000, mimic.lr_g=-1) fails at once
 RANGES = {
@@ -107,6 +110,12 @@ def validate(cfg) -> None:
             _in_range(key, _get(cfg, key), low, high, closed)
     for i, n in enumerate(cfg.dataset.keywords_per_class or []):
         _in_range(f"dataset.keywords_per_class[{i}]", n, 1, 1_000_000, True)
+    if not 0 < cfg.dataset.attacker_fraction <= 1:
+        raise ConfigError(f"dataset.attacker_fraction={cfg.dataset.attacker_fraction}: must lie in (0, 1]")
+    if cfg.synthesis.k_min > cfg.synthesis.k_max:
+        raise ConfigError(f"synthesis.k_min={cfg.synthesis.k_min}: must be <= synthesis.k_max={cfg.synthesis.k_max}")
+    if cfg.synthesis.conf_min >= 1:
+        raise ConfigError(f"synthesis.conf_min={cfg.synthesis.conf_min}: must lie in [0, 1)")
     _validate_references(cfg)
     ds = cfg.dataset
     if ds.ngram_max < ds.ngram_min:

@@ -237,3 +237,22 @@ def test_a_remote_jobs_own_server_run_is_not_counted_as_a_job(tmp_path):
     (job / "metrics.json").write_text('{"complete": true}')
     runs = load_runs(tmp_path)
     assert [r["run_dir"] for r in runs.complete] == [str(job)] and runs.failed == []
+
+
+def test_attacker_knowledge_sweep_gets_its_own_table(tmp_path, shared_data_dir):
+    """experiment=attacker_knowledge: one row per attacker_fraction, the attacker's record count scaling with it."""
+    out = tmp_path / "knowledge"
+    done = socinf("run", "-m", "experiment=attacker_knowledge", "dataset.attacker_fraction=0.25,1.0", "eval.size=100",
+                  "synthesis.n_records=600", "synthesis.burn_in=50", "mimic.epochs=2", "mimic.depth=3",
+                  "hydra.launcher.n_jobs=1", f"hydra.sweep.dir={out}", f"data.root={tmp_path / 'data'}",
+                  cwd=tmp_path, data_dir=shared_data_dir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = socinf("report", str(out), cwd=tmp_path, data_dir=shared_data_dir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(out / "report" / "attacker_knowledge.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["attacker_fraction"]) for r in rows] == [0.25, 1.0]
+    small, full = (float(r["attacker_records"]) for r in rows)
+    assert abs(small - 0.25 * full) <= 4  # stratified per class (4 classes)
+    assert all(0 <= float(r["auc"]) <= 1 for r in rows)
+    assert "attacker knowledge" in done.stdout

@@ -8,7 +8,8 @@ import torch
 from generated_corpus import english_corpus, write_emoint
 from socinf.attacks.inout import kmeans_in_out_split
 from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
-from socinf.attacks.synthesis import format_walk, pairwise_model, synthesize_statistics
+from socinf.attacks.synthesis import (SynthesisConfig, change_features, format_starts, format_walk, pairwise_model,
+                                      synthesize_statistics)
 from socinf.data.features import KeywordFeaturizer, chinese_ngrams, english_tokens, keywords_per_class
 from socinf.data.loaders import load_corpus
 from socinf.data.splits import make_splits
@@ -25,7 +26,7 @@ def tweet(request, tmp_path_factory):
     else:
         folder = write_emoint(english_corpus(500), tmp_path_factory.mktemp("generated") / "emoint")
     corpus = load_corpus("tweet", 4, folder, per_class=400, seed=0)
-    splits = make_splits(corpus, "random", 0.5, 0.5, 150, "heldout", seed=0)
+    splits = make_splits(corpus, "random", 0.5, 1.0, 150, "heldout", seed=0)
     feat = KeywordFeaturizer("en", keywords_per_class("tweet", corpus.class_names, None, None))
     feat.fit([corpus.texts[i] for i in splits.members], corpus.labels[splits.members])
     return corpus, splits, feat, feat.transform(corpus.texts)
@@ -81,16 +82,31 @@ def test_splits_are_disjoint_balanced_and_seeded(tweet):
     assert sum(map(len, parts)) == len(corpus) and len(set.union(*parts)) == len(corpus)
     assert set(s.eval_members) <= parts[0] and set(s.eval_nonmembers) <= parts[1]
     assert len(s.eval_members) == len(s.eval_nonmembers) == 150
-    again = make_splits(corpus, "random", 0.5, 0.5, 150, "heldout", seed=0)
+    again = make_splits(corpus, "random", 0.5, 1.0, 150, "heldout", seed=0)
     assert np.array_equal(again.members, s.members) and np.array_equal(again.eval_nonmembers, s.eval_nonmembers)
-    other = make_splits(corpus, "random", 0.5, 0.5, 150, "attacker", seed=1)
+    other = make_splits(corpus, "random", 0.5, 1.0, 150, "attacker", seed=1)
     assert set(other.eval_nonmembers) <= set(other.attacker)
     assert not np.array_equal(other.members, s.members)
 
 
+def test_attacker_fraction_sizes_the_attacker_alone(tweet):
+    """dataset.attacker_fraction shrinks the attacker's population; members, held-out records and the
+    evaluation draws stay the same, so an attacker-knowledge sweep scores every level on one evaluation set."""
+    corpus, full, _, _ = tweet
+    for fraction in (0.1, 0.5):
+        part = make_splits(corpus, "random", 0.5, fraction, 150, "heldout", seed=0)
+        for key in ("members", "heldout", "eval_members", "eval_nonmembers"):
+            assert np.array_equal(getattr(part, key), getattr(full, key)), key
+        assert set(part.attacker) < set(full.attacker)
+        assert abs(len(part.attacker) - fraction * len(full.attacker)) <= len(np.unique(corpus.labels))
+        for cls in np.unique(corpus.labels):  # stratified
+            share = np.mean(corpus.labels[part.attacker] == cls)
+            assert abs(share - np.mean(corpus.labels[full.attacker] == cls)) < 0.05
+
+
 def test_official_split_trains_on_emoint_train(shared_data_dir):
     corpus = load_corpus("tweet", 4, shared_data_dir / "emoint", per_class=None, seed=0)
-    s = make_splits(corpus, "official", 0.5, 0.5, 500, "attacker", seed=0)
+    s = make_splits(corpus, "official", 0.5, 1.0, 500, "attacker", seed=0)
     assert set(corpus.official[s.members]) == {"train"}
     assert set(corpus.official[np.concatenate([s.heldout, s.attacker])]) == {"dev", "test"}
 
@@ -98,7 +114,7 @@ def test_official_split_trains_on_emoint_train(shared_data_dir):
 def test_eval_size_larger_than_data_is_a_clear_error(tweet):
     corpus = tweet[0]
     with pytest.raises(ConfigError, match=r"eval.size=5000: at most \d+"):
-        make_splits(corpus, "random", 0.5, 0.5, 5000, "heldout", seed=0)
+        make_splits(corpus, "random", 0.5, 1.0, 5000, "heldout", seed=0)
 
 
 # ------------------------------------------------------------------ stage 1: synthesis
@@ -117,17 +133,47 @@ def test_statistics_synthesis_matches_attacker_marginals_with_new_records(tweet)
 def test_format_synthesis_confidence_acceptance_raises_confidence(tweet):
     corpus, s, _, X = tweet
     model = fit_local_model("logistic", {}, X[s.members], corpus.labels[s.members], seed=0)
-    rng = np.random.default_rng(0)
     plain = CountingTarget(model, 4, X.shape[1])
-    new, new_cls = format_walk(plain, 400, 3, "new", 20000, rng)
+    new, new_cls = format_walk(plain, SynthesisConfig(name="format", n_records=400, max_proposals=20000),
+                               np.random.default_rng(0))
     conf_target = CountingTarget(model, 4, X.shape[1])
-    confident, conf_cls = format_walk(conf_target, 400, 3, "confidence", 20000, np.random.default_rng(0))
+    config = SynthesisConfig(name="format", n_records=400, accept="confidence", max_proposals=20000)
+    confident, conf_cls = format_walk(conf_target, config, np.random.default_rng(0))
     assert len(new) == 400 and len(confident) > 0
     assert len({r.tobytes() for r in new}) == 400  # every accepted record is new
     assert plain.ledger.as_dict()["sent"] == 0  # accept=new never asks the target
     assert conf_target.ledger.as_dict()["sent"] > 0
     in_class = lambda X_, c: model.predict_proba(X_)[np.arange(len(c)), c].mean()  # noqa: E731
     assert in_class(confident, conf_cls) > in_class(new, new_cls) + 0.1
+    # Shokri et al.'s confidence floor: every kept record is labelled as its walk's class above conf_min
+    probs = model.predict_proba(confident)
+    assert (probs.argmax(1) == conf_cls).all() and (probs[np.arange(len(conf_cls)), conf_cls] > config.conf_min).all()
+
+
+def test_format_walks_keep_the_known_sparse_format(tweet):
+    """The reported defect: walks started from uniformly random vectors (half of all keywords set, against
+    1-3 in a real tweet). Starts and accepted records now stay near start_density."""
+    corpus, s, _, X = tweet
+    model = fit_local_model("logistic", {}, X[s.members], corpus.labels[s.members], seed=0)
+    config = SynthesisConfig(name="format", n_records=600, accept="confidence", max_proposals=40000)
+    expected = config.start_density * X.shape[1]
+    for accept in ("new", "confidence"):
+        config.accept = accept
+        X_s, _ = format_walk(CountingTarget(model, 4, X.shape[1]), config, np.random.default_rng(1))
+        assert X_s.sum(1).mean() < 3 * expected + 2, accept  # was ~100 of 200 keywords
+    starts = format_starts(2000, X.shape[1], config.start_density, np.random.default_rng(0))
+    assert abs(starts.sum(1).mean() - expected) < 0.3
+
+
+def test_change_features_changes_exactly_k_and_keeps_density():
+    rng = np.random.default_rng(0)
+    X = format_starts(200, 300, 0.02, rng)
+    k = rng.integers(1, 9, len(X))
+    changed = change_features(X, k, 0.02, rng)
+    assert np.array_equal((changed != X).sum(1), k)
+    for _ in range(300):  # a long walk neither fills nor empties the vectors
+        X = change_features(X, 4, 0.02, rng)
+    assert 3 < X.sum(1).mean() < 9  # stationary count ~ 300 * 0.02 = 6
 
 
 # ------------------------------------------------------------------ stage 2: in/out
@@ -153,7 +199,7 @@ def test_gan_mimic_improves_fidelity_over_its_untrained_start(tweet):
     X_s = synthesize_statistics(X[s.attacker], 1200, 100, 1, np.random.default_rng(0))
     Y_s = model.predict_proba(X_s)
     train, held = slice(0, 1000), slice(1000, None)
-    gan = MimicGAN(X.shape[1], 4, MimicConfig(epochs=40), random_state=0)
+    gan = MimicGAN(X.shape[1], 4, MimicConfig(epochs=40, fidelity_weight=0.0), random_state=0)  # mimic=gan_paper
     before = fidelity(gan.predict_proba(X_s[held]), Y_s[held])
     gan.fit(X_s[train], Y_s[train])
     after = fidelity(gan.predict_proba(X_s[held]), Y_s[held])
@@ -178,3 +224,31 @@ def test_mimic_adam_trains_to_the_same_bits_as_torch_optim_adam(tweet, monkeypat
         assert torch.equal(a, b)
     assert ours.history_ == reference.history_
     assert not np.allclose(ours.predict_proba(X_s), MimicGAN(X.shape[1], 4, random_state=0).predict_proba(X_s))
+
+
+def test_attacker_knowledge_experiment_sweeps_the_fraction_on_an_overfit_target():
+    from hydra import compose, initialize_config_dir
+
+    from socinf_cli.compose import config_dir
+    from socinf_cli.config import register_configs
+    from socinf_cli.validate import validate
+
+    register_configs()
+    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir())):
+        cfg = compose("config", overrides=["experiment=attacker_knowledge"], return_hydra_config=True)
+    fractions = [float(f) for f in cfg.hydra.sweeper.params["dataset.attacker_fraction"].split(",")]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and all(0 < f <= 1 for f in fractions)
+    assert cfg.target.name == "xgboost" and cfg.target.params.max_depth == 6  # overfit level 4
+    validate(cfg)
+    cfg.dataset.attacker_fraction = 0.0
+    with pytest.raises(ConfigError, match=r"dataset.attacker_fraction=0.0: must lie in \(0, 1\]"):
+        validate(cfg)
+
+
+def test_the_renamed_heldout_fraction_key_names_its_replacement(tmp_path):
+    from socinf_runner import socinf
+
+    proc = socinf(["run", "dataset.heldout_fraction=0.5"], cwd=tmp_path, data_dir=None)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "socinf: error: dataset.heldout_fraction was replaced by dataset.attacker_fraction")

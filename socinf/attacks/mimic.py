@@ -4,9 +4,9 @@ The generator is the mimic F_mimic: an MLP from a record x to class
 probabilities (default 10 layers of 50 units, the hidden ones residual). The discriminator sees the pair
 [x, y] and tells the target's answer y = F_target(x) (real) from the mimic's
 y = F_mimic(x) (fake). Both are trained by alternating back-propagation on the
-standard GAN losses; the generator uses the non-saturating form. An optional
-supervised term, ``fidelity_weight`` x cross-entropy to the target's answer,
-can be added (0 = the paper's pure GAN).
+standard GAN losses; the generator uses the non-saturating form. A supervised
+term, ``fidelity_weight`` x cross-entropy to the target's answer, is added by
+default (``mimic=gan``); ``mimic=gan_paper`` sets it to 0: the paper's pure GAN.
 """
 from __future__ import annotations
 

@@ -1,13 +1,16 @@
-"""SocInf (paper Fig. 2): synthesize, split in/out, mimic with a GAN, train the attack model."""
+"""SocInf (paper Fig. 2): synthesize, split in/out, mimic with a GAN, train the attack model.
+
+After fitting, SocInf checks itself on attacker-side data (``socinf.attacks.diagnostics``, issue 10) and,
+with ``mimic.orient``, turns its score around when that check finds the ranking inverted.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from socinf.attacks import diagnostics
 from socinf.attacks.attack_model import AttackModel
-from dataclasses import asdict
-
 from socinf.attacks.base import AttackContext, AttackerKnowledge, as_config, check_fitted
 from socinf.attacks.inout import kmeans_in_out_split
 from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
@@ -74,8 +77,20 @@ class SocInf:
             self.attack_model_ = AttackModel(self.attack_model, dict(self.attack_params or {}), self.features,
                                              ctx.seed, ctx.threads)
             self.attack_model_.fit(mimic.predict_proba(syn.X[rows]), labels)
-        report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum())})
+        self.diagnostics_ = diagnostics.fit_checks(is_in, mimic.predict_proba(syn.X[held_out]), syn.Y[held_out],
+                                                   self.attack_model_.score(syn.Y))
+        orient = as_config(self.mimic, MimicConfig).orient
+        self.flipped_ = diagnostics.should_flip(self.diagnostics_["orientation"], orient)
+        report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum()),
+                       "orientation_flipped": self.flipped_})
         return report
+
+    def diagnose(self, scores: np.ndarray) -> dict:
+        """The fit's checks plus the spread of ``scores`` (this attack's scores on the evaluation answers);
+        no membership goes in (``socinf.attacks.diagnostics``)."""
+        check_fitted(self, "diagnostics_")
+        found = {**self.diagnostics_, "score_spread": diagnostics.score_spread(scores)}
+        return {name: found[name] for name in diagnostics.CHECKS}
 
     def _mimic(self, syn: SyntheticData, is_in: np.ndarray, syn_key: str, knowledge: AttackerKnowledge, ctx: AttackContext):
         config = as_config(self.mimic, MimicConfig)
@@ -110,4 +125,5 @@ class SocInf:
 
     def score(self, probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
         check_fitted(self, "attack_model_")
-        return self.attack_model_.score(probs)
+        scores = self.attack_model_.score(probs)
+        return 1.0 - scores if self.flipped_ else scores

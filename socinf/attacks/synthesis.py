@@ -5,11 +5,15 @@ per-feature marginals and pairwise co-occurrences of its auxiliary records
 (never the target's members). Records are drawn by Metropolis MCMC from the
 pairwise binary model those statistics define, then a noisy copy (a few bits
 flipped) is kept when it is new. ``format`` (III.B.2): only the input format is
-known; a random walk from a uniformly random record flips a few features per
-step and keeps a candidate that is new (``accept=new``) or that also raises
-the target's confidence in the walk's class (``accept=confidence``, Shokri et
-al.). ``population`` (IV.B.4, the paper's experiments): X_s is the attacker's
-real auxiliary records; nothing is generated.
+known. Walks start from records of that format (sparse keyword vectors, a
+share ``start_density`` of keywords present: an attacker knows a short post
+holds few keywords; uniformly random vectors would set half of them) and
+change a few features per step, drawn so additions and removals balance at
+that density. ``accept=new`` (the paper, literally) keeps every new record;
+``accept=confidence`` is Shokri et al.'s hill-climb (S&P 2017, Algorithm 1:
+k_max -> k_min changed features, a rejection counter, a confidence floor).
+``population`` (IV.B.4, the paper's experiments): X_s is the attacker's real
+auxiliary records; nothing is generated.
 """
 from __future__ import annotations
 
@@ -33,9 +37,17 @@ class SynthesisConfig:
     n_records: int = 4000
     burn_in: int = 400  # statistics: MCMC steps per chain before a record is taken
     noise_flips: int = 1  # statistics: features flipped in the noisy copy of a sample
-    n_flip: int = 3  # format: features changed per proposal
-    accept: str = "new"  # format: new (paper) | confidence (Shokri et al.)
-    max_proposals: int = 200000  # format: hard bound on the random walk
+    # format: walks start from records of the known format, sparse keyword vectors with this share of keywords
+    # present (~10 of 703 on the overfitting set, 1-3 of 200 on Tweet; a short post holds few keywords).
+    start_density: float = 0.015
+    accept: str = "new"  # format: new (the paper: keep every new record) | confidence (Shokri et al.)
+    n_flip: int = 3  # format, accept=new: features changed per proposal
+    k_max: int = 8  # format, accept=confidence: features changed per proposal at first ...
+    k_min: int = 1  # ... halved down to k_min after rej_max rejections in a row
+    rej_max: int = 10
+    conf_min: float = 0.5  # a record is kept only above this confidence in its chain's class
+    max_steps: int = 200  # accept=confidence: a chain that found nothing in this many queries restarts
+    max_proposals: int = 200000  # format: hard bound on target queries / proposals of the walk
 
 
 def pairwise_model(X: np.ndarray, smoothing: float = 0.5, clip: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
@@ -91,39 +103,85 @@ def synthesize_statistics(X_aux: np.ndarray, n_records: int, burn_in: int, noise
     return np.array(out, dtype=np.uint8)
 
 
-def format_walk(target: CountingTarget, n_records: int, n_flip: int, accept: str, max_proposals: int,
-                rng, chains_per_class: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """Records accepted by the random walks, and the class each walk was generating for."""
-    if accept not in ACCEPT_RULES:
-        raise ConfigError(f"synthesis.accept={accept!r}: expected new or confidence")
+def format_starts(n: int, d: int, density: float, rng) -> np.ndarray:
+    """Records that respect the known format: sparse binary vectors, each feature on with ``density``."""
+    return (rng.random((n, d)) < density).astype(np.uint8)
+
+
+def change_features(X: np.ndarray, k, density: float, rng) -> np.ndarray:
+    """Change ``k`` features per row (``k``: int or one per row), drawn as a resample from the format's
+    prior conditioned on a change: a present keyword is picked with weight 1 - density, an absent one with
+    weight density, so additions and removals balance at the start density instead of filling the vector."""
+    k = np.broadcast_to(np.asarray(k), (len(X),))
+    weight = np.where(X > 0, 1.0 - density, density)
+    keys = np.log(weight) - np.log(-np.log(rng.random(X.shape)))  # Gumbel top-k = weighted, no replacement
+    order = np.argsort(-keys, axis=1)
+    chosen = np.zeros(X.shape, dtype=bool)
+    np.put_along_axis(chosen, order[:, : int(k.max())], np.arange(int(k.max()))[None, :] < k[:, None], 1)
+    return np.where(chosen, 1 - X, X).astype(np.uint8)
+
+
+def format_walk(target: CountingTarget, cfg, rng, chains_per_class: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Records the random walks produce, and the class each walk was generating for (``cfg``: SynthesisConfig)."""
+    if cfg.accept not in ACCEPT_RULES:
+        raise ConfigError(f"synthesis.accept={cfg.accept!r}: expected one of {', '.join(ACCEPT_RULES)}")
     d, k = target.n_features, target.n_classes
     chain_class = np.repeat(np.arange(k), chains_per_class)
-    current = rng.integers(0, 2, (len(chain_class), d)).astype(np.uint8)
-    score = target.predict_proba(current)[np.arange(len(current)), chain_class] if accept == "confidence" else None
+    current = format_starts(len(chain_class), d, cfg.start_density, rng)
+    if cfg.accept == "confidence":
+        return _hill_climb(target, cfg, current, chain_class, rng)
     seen: set[bytes] = set()
     out: list[np.ndarray] = []
     walk_class: list[int] = []
     proposals = 0
-    while len(out) < n_records and proposals < max_proposals:
-        cand = current.copy()
-        flips = rng.integers(0, d, (len(cand), n_flip))
-        np.put_along_axis(cand, flips, 1 - np.take_along_axis(cand, flips, 1), 1)
+    while len(out) < cfg.n_records and proposals < cfg.max_proposals:  # the paper: keep every new record
+        cand = change_features(current, cfg.n_flip, cfg.start_density, rng)
         proposals += len(cand)
         new = np.array([row.tobytes() not in seen for row in cand])
-        if accept == "confidence":
-            cand_score = target.predict_proba(cand)[np.arange(len(cand)), chain_class]
-            new &= cand_score >= score
-            score = np.where(new, cand_score, score)
         current[new] = cand[new]
         before = len(out)
-        _keep_new(cand[new], seen, out, n_records)
+        _keep_new(cand[new], seen, out, cfg.n_records)
         walk_class.extend(chain_class[new][: len(out) - before])
     return np.array(out, dtype=np.uint8), np.array(walk_class, dtype=int)
 
 
-def synthesize_format(target: CountingTarget, n_records: int, n_flip: int, accept: str, max_proposals: int,
-                      rng) -> np.ndarray:
-    return format_walk(target, n_records, n_flip, accept, max_proposals, rng)[0]
+def _hill_climb(target: CountingTarget, cfg, start: np.ndarray, chain_class: np.ndarray, rng):
+    """Shokri et al. (S&P 2017) Algorithm 1, one chain per row: a proposal is accepted when the target's
+    confidence in the chain's class does not drop; an accepted proposal above ``conf_min`` that the target
+    labels as the chain's class is kept with probability equal to that confidence, and the chain restarts;
+    after ``rej_max`` rejections in a row the number of changed features halves (k_max -> k_min)."""
+    rows = np.arange(len(chain_class))
+    best, best_score = start.copy(), np.zeros(len(rows))
+    k, rejected, steps = np.full(len(rows), cfg.k_max), np.zeros(len(rows), int), np.zeros(len(rows), int)
+    proposal = start
+    seen: set[bytes] = set()
+    out: list[np.ndarray] = []
+    walk_class: list[int] = []
+    proposals = 0
+    while len(out) < cfg.n_records and proposals < cfg.max_proposals:
+        probs = target.predict_proba(proposal)
+        proposals += len(rows)
+        score = probs[rows, chain_class]
+        accept = score >= best_score
+        keep = accept & (score > cfg.conf_min) & (probs.argmax(1) == chain_class) & (rng.random(len(rows)) < score)
+        before = len(out)
+        _keep_new(proposal[keep], seen, out, cfg.n_records)
+        walk_class.extend(chain_class[keep][: len(out) - before])
+        best[accept], best_score[accept], rejected[accept] = proposal[accept], score[accept], 0
+        rejected[~accept] += 1
+        shrink = rejected > cfg.rej_max
+        k[shrink], rejected[shrink] = np.maximum(cfg.k_min, np.ceil(k[shrink] / 2)), 0
+        steps += 1
+        restart = keep | (steps >= cfg.max_steps)
+        fresh = format_starts(int(restart.sum()), proposal.shape[1], cfg.start_density, rng)
+        best[restart], best_score[restart], k[restart], rejected[restart], steps[restart] = fresh, 0.0, cfg.k_max, 0, 0
+        proposal = change_features(best, k, cfg.start_density, rng)
+        proposal[restart] = fresh  # a restarted chain first asks about its fresh start, as Algorithm 1 does
+    return np.array(out, dtype=np.uint8), np.array(walk_class, dtype=int)
+
+
+def synthesize_format(target: CountingTarget, cfg, rng) -> np.ndarray:
+    return format_walk(target, cfg, rng)[0]
 
 
 def check_applies(name: str, X_aux: np.ndarray) -> None:
@@ -142,5 +200,5 @@ def synthesize(name: str, cfg, X_aux: np.ndarray, target: CountingTarget, rng) -
     if name == "statistics":
         return synthesize_statistics(X_aux, cfg.n_records, cfg.burn_in, cfg.noise_flips, rng)
     if name == "format":
-        return synthesize_format(target, cfg.n_records, cfg.n_flip, cfg.accept, cfg.max_proposals, rng)
+        return synthesize_format(target, cfg, rng)
     raise ConfigError(f"synthesis={name!r}: expected one of {', '.join(SYNTHESES)}")

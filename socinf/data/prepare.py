@@ -72,7 +72,7 @@ def _splits_of_file(corpus, cfg, source: Path) -> Splits:
     """Splits of a user's file; too few records is a fault of the file, named as such."""
     ds = cfg.dataset
     try:
-        splits = make_splits(corpus, ds.split, ds.member_fraction, ds.heldout_fraction,
+        splits = make_splits(corpus, ds.split, ds.member_fraction, ds.attacker_fraction,
                              cfg.eval.size, cfg.eval.nonmembers, cfg.seed)
     except ConfigError as exc:
         raise DataError(f"{source}: {len(corpus)} distinct labelled records after deduplication, too few for the "
@@ -92,7 +92,7 @@ def _prepare(cfg, source: Path) -> PreparedData:
     if ds.name in USER_FILES:
         splits = _splits_of_file(corpus, cfg, source)
     else:
-        splits = make_splits(corpus, ds.split, ds.member_fraction, ds.heldout_fraction,
+        splits = make_splits(corpus, ds.split, ds.member_fraction, ds.attacker_fraction,
                              cfg.eval.size, cfg.eval.nonmembers, cfg.seed)
     info = {"records": len(corpus), "per_class": corpus.counts(), "dedup": corpus.dedup}
     if corpus.features is not None:  # a user's table: features are given

@@ -2,8 +2,12 @@
 
 ``random`` (paper IV.A.1): a stratified ``member_fraction`` of the corpus trains
 the target. ``official`` (paper IV.B.4, EmoInt only): EmoInt's train split
-trains the target. The rest is divided, stratified, into records the attacker
-holds (its auxiliary population) and records nobody used (held out). The
+trains the target. The rest is halved, stratified: held-out records nobody
+used, and the attacker's side, of which the attacker holds a stratified
+``attacker_fraction`` (its auxiliary population; 1 = all of it). The held-out
+half does not depend on ``attacker_fraction``, so a sweep over attacker
+knowledge (``experiment=attacker_knowledge``) scores every level on the same
+non-members. The
 evaluation set is balanced: ``eval.size`` members and as many non-members,
 drawn from the held-out records (honest default) or the attacker's own
 records (``eval.nonmembers=attacker``, the paper's reading).
@@ -26,7 +30,7 @@ NONMEMBER_POOLS = ("heldout", "attacker")
 class Splits:
     members: np.ndarray  # corpus indices the target trains on
     heldout: np.ndarray  # neither the target nor the attacker ever sees these
-    attacker: np.ndarray  # the attacker's auxiliary population
+    attacker: np.ndarray  # the attacker's auxiliary population (attacker_fraction of the attacker's side)
     eval_members: np.ndarray
     eval_nonmembers: np.ndarray
 
@@ -45,7 +49,10 @@ def stratified_cut(idx: np.ndarray, labels: np.ndarray, fraction: float, rng) ->
     return np.sort(np.concatenate(first)), np.sort(np.concatenate(second))
 
 
-def make_splits(corpus: Corpus, split: str, member_fraction: float, heldout_fraction: float,
+HELDOUT_SHARE = 0.5  # of the non-member records: the held-out half (evaluation non-members)
+
+
+def make_splits(corpus: Corpus, split: str, member_fraction: float, attacker_fraction: float,
                 eval_size: int, nonmembers: str, seed: int) -> Splits:
     rng = np.random.default_rng(seed)
     everything = np.arange(len(corpus))
@@ -59,7 +66,9 @@ def make_splits(corpus: Corpus, split: str, member_fraction: float, heldout_frac
         members, rest = stratified_cut(everything, labels, member_fraction, rng)
     else:
         raise ConfigError(f"dataset.split={split!r}: expected one of {', '.join(SPLIT_RULES)}")
-    heldout, attacker = stratified_cut(rest, labels, heldout_fraction, rng)
+    heldout, attacker_side = stratified_cut(rest, labels, HELDOUT_SHARE, rng)
+    # its own stream: the held-out and evaluation draws stay the same at every attacker_fraction
+    attacker, _ = stratified_cut(attacker_side, labels, attacker_fraction, np.random.default_rng([seed, 7]))
     pool = {"heldout": heldout, "attacker": attacker}.get(nonmembers)
     if pool is None:
         raise ConfigError(f"eval.nonmembers={nonmembers!r}: expected one of {', '.join(NONMEMBER_POOLS)}")

@@ -42,6 +42,12 @@ def print_job_line(overrides, result: dict | None, error: str | None = None) -> 
     print(job_line(overrides, result, error), flush=True)
 
 
+def diagnostic_warnings(diagnostics: dict | None) -> list[str]:
+    """One warning line per failed SocInf self-check (``metrics.json["attack"]["diagnostics"]``)."""
+    return [f"WARNING: diagnostic {name} failed: {d['reason']}" for name, d in (diagnostics or {}).items()
+            if not d["ok"]]
+
+
 def print_run_summary(result: dict, run_dir: Path, console: Console | None = None) -> None:
     console = console or Console()
     t, a, c, q = result["target"], result["attack"], result["collision"], result["queries"]
@@ -76,4 +82,6 @@ def print_run_summary(result: dict, run_dir: Path, console: Console | None = Non
     for name, value in rows:
         table.add_row(name, _fmt(value))
     console.print(table)
+    for line in diagnostic_warnings(a.get("diagnostics")):
+        console.print(line, style="bold yellow")
     console.print(f"run dir: {run_dir}")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from socinf.attacks.diagnostics import failed
 from socinf.protocol import protocol_name
 from socinf.data.prepare import dataset_label
 from socinf.report.runs import SweepRuns
@@ -100,6 +101,7 @@ def _complete_row(run: dict) -> dict:
     row["overfitting_gap"] = run.get("target", {}).get("overfitting_gap")
     row["target_test_accuracy"] = run.get("target", {}).get("test_accuracy")
     row["baselines"] = run.get("baselines", {})
+    row["failed_checks"] = ", ".join(failed(run["attack"].get("diagnostics")))  # SocInf's self-checks
     return row
 
 

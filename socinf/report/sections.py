@@ -20,5 +20,6 @@ SECTIONS: list[str] = [
     "socinf.report.roc",  # roc_grid_<protocol>.png
     "socinf.report.overfitting",  # fig7_<dataset>_<target>_<protocol>.png, overfitting.{md,csv}
     "socinf.report.defenses",  # defenses.{md,csv}, defenses_<dataset>.png (experiment=defenses)
-    "socinf.report.missing",  # missing.{md,csv}: the jobs of this sweep that did not complete; keep last
+    "socinf.report.knowledge",  # attacker_knowledge.{md,csv} (experiment=attacker_knowledge)
+      "socinf.report.missing",  # missing.{md,csv}: the jobs of this sweep that did not complete; keep last
 ]
