@@ -240,9 +240,10 @@ def test_a_remote_jobs_own_server_run_is_not_counted_as_a_job(tmp_path):
 
 
 def test_attacker_knowledge_sweep_gets_its_own_table(tmp_path, shared_data_dir):
-    """experiment=attacker_knowledge: one row per attacker_fraction, the attacker's record count scaling with it."""
+    """experiment=attacker_knowledge: per attack one row per attacker_fraction, the attacker's records scaling."""
     out = tmp_path / "knowledge"
-    done = socinf("run", "-m", "experiment=attacker_knowledge", "dataset.attacker_fraction=0.25,1.0", "eval.size=100",
+    done = socinf("run", "-m", "experiment=attacker_knowledge", "dataset.attacker_fraction=0.25,1.0",
+                  "+experiment/sota_method=socinf,lira", "method.n_references=4", "eval.size=100",
                   "synthesis.n_records=600", "synthesis.burn_in=50", "mimic.epochs=2", "mimic.depth=3",
                   "hydra.launcher.n_jobs=1", f"hydra.sweep.dir={out}", f"data.root={tmp_path / 'data'}",
                   cwd=tmp_path, data_dir=shared_data_dir)
@@ -251,8 +252,10 @@ def test_attacker_knowledge_sweep_gets_its_own_table(tmp_path, shared_data_dir):
     assert done.returncode == 0, done.stderr[-2000:]
     with open(out / "report" / "attacker_knowledge.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [float(r["attacker_fraction"]) for r in rows] == [0.25, 1.0]
-    small, full = (float(r["attacker_records"]) for r in rows)
-    assert abs(small - 0.25 * full) <= 4  # stratified per class (4 classes)
+    assert sorted((r["method"], float(r["attacker_fraction"])) for r in rows) == [
+        ("lira", 0.25), ("lira", 1.0), ("socinf", 0.25), ("socinf", 1.0)]
+    for method in ("lira", "socinf"):
+        small, full = (float(r["attacker_records"]) for r in rows if r["method"] == method)
+        assert abs(small - 0.25 * full) <= 4  # stratified per class (4 classes)
     assert all(0 <= float(r["auc"]) <= 1 for r in rows)
-    assert "attacker knowledge" in done.stdout
+    assert "attacker knowledge, lira" in done.stdout and "attacker knowledge, socinf" in done.stdout

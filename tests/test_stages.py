@@ -239,6 +239,7 @@ def test_attacker_knowledge_experiment_sweeps_the_fraction_on_an_overfit_target(
     fractions = [float(f) for f in cfg.hydra.sweeper.params["dataset.attacker_fraction"].split(",")]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and all(0 < f <= 1 for f in fractions)
     assert cfg.target.name == "xgboost" and cfg.target.params.max_depth == 6  # overfit level 4
+    assert cfg.hydra.sweeper.params["+experiment/sota_method"] == "lira,rmia,shadow,socinf"  # each attack
     validate(cfg)
     cfg.dataset.attacker_fraction = 0.0
     with pytest.raises(ConfigError, match=r"dataset.attacker_fraction=0.0: must lie in \(0, 1\]"):
