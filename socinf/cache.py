@@ -39,6 +39,8 @@ STAGE_TYPES: dict[str, frozenset[str]] = {
     "data": frozenset({"socinf.data.prepare:PreparedData", "socinf.data.splits:Splits"}),
     "target_model": frozenset(_SKLEARN),
     "shadow": frozenset(_SKLEARN),
+    "reference": frozenset(_SKLEARN),  # LiRA / RMIA reference models (attacks/references.py)
+    "reference_data": frozenset(),  # their synthetic training records and the target's answers (arrays only)
     "synthetic": frozenset({"socinf.attacks.socinf:SyntheticData"}),
     "mimic": frozenset({"socinf.attacks.mimic:MimicGAN"}),
 }
