@@ -8,7 +8,7 @@ import pytest
 from socinf.attacks import diagnostics
 from socinf.attacks.base import AttackContext, AttackerKnowledge
 from socinf.attacks.socinf import SocInf
-from socinf.audit import run_attacks
+from socinf.engine import run_attacks
 from socinf.cache import StageCache
 from socinf.data.features import KeywordFeaturizer, keywords_per_class
 from socinf.data.loaders import load_corpus
