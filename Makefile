@@ -18,13 +18,17 @@ MLSERVER_VERSION ?= 1.7.1
 
 .PHONY: install mlserver test test-fast bench clean
 
+# --no-compile: no bytecode for the ~290 MB of modules socinf never imports (sympy, most of torch, ...); Python
+# writes it for the modules a run does import, on first use.
+PIP_INSTALL = $(BIN)/pip install --no-compile
+
 install:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install --retries 1 --timeout 20 --index-url $(TORCH_INDEX) "torch==$(TORCH_VERSION)" \
+	$(PIP_INSTALL) --retries 1 --timeout 20 --index-url $(TORCH_INDEX) "torch==$(TORCH_VERSION)" \
 	  || { echo "socinf: $(TORCH_INDEX) not reachable; installing torch==$(TORCH_VERSION) from the default index"; \
-	       $(BIN)/pip install "torch==$(TORCH_VERSION)"; }
-	$(BIN)/pip install -e ".[test]"
+	       $(PIP_INSTALL) "torch==$(TORCH_VERSION)"; }
+	$(PIP_INSTALL) -e ".[test]"
 	$(MAKE) mlserver
 
 mlserver:
