@@ -259,3 +259,28 @@ def test_attacker_knowledge_sweep_gets_its_own_table(tmp_path, shared_data_dir):
         assert abs(small - 0.25 * full) <= 4  # stratified per class (4 classes)
     assert all(0 <= float(r["auc"]) <= 1 for r in rows)
     assert "attacker knowledge, lira" in done.stdout and "attacker knowledge, socinf" in done.stdout
+
+
+def test_jobs_that_attack_different_targets_or_differ_in_method_settings_are_never_pooled():
+    """A cell's jobs that differ in the target's hyper-parameters are separate rows; a method's variants
+    (mimic=gan_paper beside the default) separate columns; only seeds are averaged."""
+    from socinf.report.frame import runs_frame, socinf_paper_runs
+    from socinf.report.runs import SweepRuns
+
+    def job(i, depth, mimic, seed):
+        metrics = {"accuracy": 0.5, "precision": 0.5, "recall": 0.5, "auc": 0.5 + depth / 100, "tpr_at_1pct_fpr": 0.0}
+        config = {"dataset": {"name": "tweet", "num_classes": 4, "per_class": 400},
+                  "target": {"name": "xgboost", "params": {"max_depth": depth}}, "method": {"name": "socinf"},
+                  "attack": {"name": "xgboost"}, "mimic": {"name": mimic}, "synthesis": {"name": "statistics"},
+                  "eval": {"nonmembers": "heldout", "size": 300}, "defense": {"name": "none"}, "seed": seed}
+        return {"complete": True, "config": config, "seed": seed, "run_dir": f"/sweep/{i}", "overrides": [],
+                "protocol": {"name": "honest"}, "dataset": {"label": "Tweet(4)"}, "attack": metrics,
+                "target": {"name": "xgboost"}, "method": {"name": "socinf"}, "baselines": {}}
+
+    runs = SweepRuns("/sweep", complete=[job(i, depth, mimic, seed) for i, (depth, mimic, seed) in enumerate(
+        (d, m, s) for d in (1, 12) for m in ("gan", "gan_paper") for s in (0, 1))])
+    frame = runs_frame(runs)
+    assert set(frame.dataset) == {"Tweet(4) [max_depth=1]", "Tweet(4) [max_depth=12]"}
+    assert set(frame.method_label) == {"socinf (gan)", "socinf (gan_paper)"}
+    rows = socinf_paper_runs(frame).groupby("dataset").size()
+    assert dict(rows) == {f"Tweet(4) [max_depth={d}] · socinf ({m})": 2 for d in (1, 12) for m in ("gan", "gan_paper")}

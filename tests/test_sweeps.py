@@ -2,6 +2,7 @@
 launchers, on slices of the real corpora; the stage cache, resume and the overfitting report."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -70,6 +71,11 @@ def test_submitit_local_overfitting_sweep_and_its_report(tmp_path, shared_data_d
     # no SVM-attack job is a Table II job: no empty Table II, no "missing Table II cell" noise
     assert not (root / "report" / "table2.md").exists()
     assert "Nothing missing" in (root / "report" / "missing.md").read_text()
+    # the two levels are different targets: every table keeps them apart (never a mean across levels)
+    compare = list(csv.DictReader((root / "report" / "compare_methods.csv").open()))
+    cells = {r["dataset"] for r in compare}
+    assert len(cells) == 2 and all(c.startswith("Tweet(4) [") and "max_depth=" in c for c in cells), cells
+    assert {r["n_seeds"] for r in compare} == {"1"}
 
 
 def test_resume_reruns_only_the_failed_job(tmp_path, shared_data_dir):

@@ -38,11 +38,10 @@ def method_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Long rows (protocol, dataset, target, method, seed, status, metrics) for every undefended job and
     each threshold attack it scored (one row per seed: the threshold attacks see the same answers)."""
     jobs = _undefended(frame)
-    several = jobs.attack_model.nunique() > 1
     rows = []
     for _, run in jobs.iterrows():
         cell = {"protocol": run.protocol, "dataset": run.dataset, "target": run.target, "seed": run.seed}
-        name = f"{run.method} ({run.attack_model})" if several else run.method
+        name = run.method_label if isinstance(run.method_label, str) else run.method  # e.g. "socinf (svm)"
         rows.append({**cell, "method": name, "status": run.status, **{m: run[m] for m in COMPARE_METRICS}})
         for baseline, metrics in (run.baselines or {}).items():
             rows.append({**cell, "method": baseline, "status": "complete",

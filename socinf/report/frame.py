@@ -87,9 +87,59 @@ def _strongest(run: dict) -> dict:
     return {**row, "strongest_auc_ci95_low": low, "strongest_auc_ci95_high": high}
 
 
+VARIANT_PREFIXES = ("dataset.", "target.params.", "target.model", "eval.size")  # what makes two targets differ
+
+
+def _flat(node, prefix: str = "") -> dict:
+    if isinstance(node, dict):
+        return {k: v for key, value in node.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
+    return {prefix[:-1]: node}
+
+
+METHOD_GROUPS = ("method", "mimic", "synthesis", "attack")  # how a job attacks: part of its method's label
+
+
+def _method_label(method: str, settings: list[dict], setting: dict) -> str:
+    """``method`` plus what differs between the jobs of one method in one cell: a config group whose choice
+    varies shows the choice (``socinf (gan_paper)``, ``socinf (svm)``), a varying key its value
+    (``lira (reference_data=synthetic)``); the keys of a varying choice follow from it and are not repeated."""
+    keys = sorted({k for s in settings for k in s})
+    varying = [k for k in keys if len({repr(s.get(k)) for s in settings}) > 1]
+    chosen = {k.split(".")[0] for k in varying if k.endswith(".name")}
+    parts = [str(setting.get(k)) if k.endswith(".name") else f"{k.split('.', 1)[1]}={setting.get(k)}"
+             for k in varying if k.endswith(".name") or k.split(".")[0] not in chosen]
+    return f"{method} ({', '.join(parts)})" if parts else method
+
+
+def _mark_variants(rows: list[dict]) -> None:
+    """A cell (protocol, dataset, target) whose jobs attack different targets or data (the overfitting levels,
+    another dataset slice) is split: each part's dataset label gets the settings that differ, e.g.
+    ``Tweet(4) [max_depth=12 n_estimators=300]``, so no table averages across them (only across seeds)."""
+    cells: dict[tuple, list[dict]] = {}
+    for row in rows:
+        cells.setdefault((row["protocol"], row["dataset"], row["target"]), []).append(row)
+    for members in cells.values():
+        configs = [_flat(r.pop("_config", {}) or {}) for r in members]
+        by_method: dict[str, list[int]] = {}
+        for i, row in enumerate(members):
+            by_method.setdefault(row["method"], []).append(i)
+        for method, index in by_method.items():
+            attacks = [{k: v for k, v in configs[i].items() if k.split(".")[0] in METHOD_GROUPS} for i in index]
+            for i, attack in zip(index, attacks):
+                members[i]["method_label"] = _method_label(method, attacks, attack)
+        settings = [{k: v for k, v in c.items() if k.startswith(VARIANT_PREFIXES)} for c in configs]
+        keys = sorted({k for s in settings for k in s})
+        varying = [k for k in keys if len({repr(s.get(k)) for s in settings}) > 1]
+        for row, setting in zip(members, settings):
+            if varying:
+                parts = " ".join(f"{k.removeprefix('target.params.').removeprefix('dataset.')}={setting.get(k)}"
+                                 for k in varying)
+                row["dataset"] = f"{row['dataset']} [{parts}]"
+
+
 def _complete_row(run: dict) -> dict:
     cfg = run.get("config", {})
-    row = {**_cell_of(cfg), "protocol": run["protocol"]["name"], "dataset": run["dataset"]["label"],
+    row = {**_cell_of(cfg), "_config": cfg, "protocol": run["protocol"]["name"], "dataset": run["dataset"]["label"],
            "status": "complete", "run_dir": run["run_dir"], "error": ""}
     row.update({k: run["attack"].get(k) for k in ATTACK_METRICS})
     row.update(_strongest(run))
@@ -109,11 +159,13 @@ def runs_frame(runs: SweepRuns) -> pd.DataFrame:
     """One row per job: cell keys, status, metrics (complete jobs), error (failed jobs)."""
     rows = [_complete_row(r) for r in runs.complete]
     for f in runs.failed:
-        rows.append({**_cell_of(_job_config(f["run_dir"])), "status": "failed", "run_dir": f["run_dir"],
+        cfg = _job_config(f["run_dir"])
+        rows.append({**_cell_of(cfg), "_config": cfg, "status": "failed", "run_dir": f["run_dir"],
                      "error": f["error"], "baselines": {}})
+    _mark_variants(rows)
     for row, job in zip(rows, [*runs.complete, *runs.failed]):
         row["overrides"] = parse_overrides(job.get("overrides") or [])
-    columns = CELL + ["method", "attack_model", "defense", "seed", "status", "run_dir", "error", "baselines",
+    columns = CELL + ["method", "method_label", "attack_model", "defense", "seed", "status", "run_dir", "error", "baselines",
                       "overrides", *ATTACK_METRICS, *(f"strongest_{k}" for k in STRONGEST),
                       "strongest_auc_ci95_low", "strongest_auc_ci95_high", "collision_ceiling",
                       "target_train_accuracy", "target_test_accuracy", "overfitting_gap", "eval_member_share"]
@@ -127,8 +179,12 @@ def _job_order(run_dir: str) -> tuple:
 
 
 def socinf_paper_runs(frame: pd.DataFrame) -> pd.DataFrame:
-    """The jobs Table II is made of: SocInf with the XGBoost attack model, no defense (paper IV.B)."""
-    return frame[(frame.method == "socinf") & (frame.attack_model == "xgboost") & (frame.defense == "none")]
+    """The jobs Table II is made of: SocInf with the XGBoost attack model, no defense (paper IV.B). Where the
+    sweep ran SocInf in several variants (``mimic=gan_paper`` beside the default), each is a row of its own."""
+    jobs = frame[(frame.method == "socinf") & (frame.attack_model == "xgboost") & (frame.defense == "none")]
+    if jobs.method_label.nunique() > 1:
+        jobs = jobs.assign(dataset=jobs.dataset + " · " + jobs.method_label)
+    return jobs
 
 
 def mean_std(values: pd.Series) -> tuple[float, float, int]:
