@@ -72,11 +72,12 @@ def test_submitit_local_overfitting_sweep_and_its_report(tmp_path, shared_data_d
     assert "Nothing missing" in (root / "report" / "missing.md").read_text()
 
 
-def test_resume_reruns_only_the_failed_job(tmp_path, shared_data_dir):
+@pytest.mark.parametrize("launcher", ["joblib", "basic"])
+def test_resume_reruns_only_the_failed_job(tmp_path, shared_data_dir, launcher):
     corpora = tmp_path / "corpora"  # a data dir holding the tweets only: the Weibo job fails
     corpora.mkdir()
     (corpora / "emoint").symlink_to(shared_data_dir / "emoint")
-    grid = ["dataset=tweet,weibo", "target=logistic", f"data.dir={corpora}"]
+    grid = ["dataset=tweet,weibo", "target=logistic", f"data.dir={corpora}", f"hydra/launcher={launcher}"]
     proc, root = sweep(tmp_path, None, grid)
     assert proc.returncode == 2, proc.stderr[-2000:]  # one failed job does not end the sweep, but is reported
     assert "socinf: error: 1 of 2 sweep jobs failed" in proc.stderr
@@ -87,13 +88,23 @@ def test_resume_reruns_only_the_failed_job(tmp_path, shared_data_dir):
     report = socinf(["report", str(root)], cwd=tmp_path, data_dir=None)
     assert "weibo: missing file" in (root / "report" / "missing.md").read_text(), report.stderr[-2000:]
 
-    tweet_before = (tweet_file.stat().st_mtime_ns, tweet_file.read_text())
+    def untouched(job: Path):  # what launching a job rewrites: .hydra/*.yaml, its run.log (Hydra appends)
+        return sorted((p.name, p.stat().st_mtime_ns, p.read_text()) for p in [*job.glob(".hydra/*"), *job.glob("*")]
+                      if p.is_file())
+
+    tweet_before = untouched(root / "0")
     (corpora / "weibo-smp2020-ewect").symlink_to(shared_data_dir / "weibo-smp2020-ewect")
     proc, _ = sweep(tmp_path, None, [*grid, "resume=true"])
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (tweet_file.stat().st_mtime_ns, tweet_file.read_text()) == tweet_before  # skipped
-    assert "already has a complete metrics.json; skipped" in (root / "0" / "run.log").read_text()
+    # issue #14: the complete job is not launched at all (no worker, no .hydra/ rewrite, no run.log line) ...
+    assert f"resume: 1 of 2 jobs already complete in {root}, not launched (0); launching 1" in proc.stdout
+    assert untouched(root / "0") == tweet_before
+    assert [ln.split(":")[0] for ln in proc.stdout.splitlines() if ln.startswith(("done", "FAILED"))] == \
+        ["done    dataset=weibo"], proc.stdout  # one line per launched job
+    # ... and the failed job reruns in its own dir, job 1, not renumbered
     assert metrics(root / "1")["dataset"]["label"] == "Weibo(3)" and not (root / "1" / "failed.json").exists()
+    assert "hydra.sweep.subdir=1" in (root / "1" / ".hydra" / "hydra.yaml").read_text()
+    assert sorted(p.name for p in root.iterdir() if p.name.isdigit()) == ["0", "1"]
 
 
 def test_shipped_slurm_config_renders_the_batch_script(tmp_path, shared_data_dir):

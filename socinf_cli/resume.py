@@ -1,0 +1,55 @@
+"""``resume=true`` in a sweep: submit only the jobs that have no complete result of their own (issue #14).
+
+The sweeper (``hydra_plugins/socinf_sweeper``) wraps the launcher in ``MissingJobsLauncher``. For each
+batch it composes every job's config as the launcher would, with the job's number in the original sweep
+(``initial_job_idx + i``), to find the job's dir (``hydra.sweep.dir``/``hydra.sweep.subdir``, by default
+``DIR/<hydra.job.num>``). A job whose dir holds a complete result of its own override set
+(``tasks.holds_result_of``, the rule ``run_task`` applies too) is not launched at all; the others are
+launched together, in ONE call of the real launcher (so one SLURM array, one joblib pool), each pinned to
+its original dir by an added ``hydra.sweep.subdir=<its dir>`` override. Job dirs are never renumbered;
+``hydra.job.num`` inside a resumed job's ``.hydra/hydra.yaml`` is its place in the resumed launch.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from omegaconf import open_dict
+
+from socinf_cli.tasks import holds_result_of
+
+
+def _job_subdir(config_loader: Any, config: Any, overrides: Sequence[str], num: int) -> str:
+    job = config_loader.load_sweep_config(config, list(overrides))
+    with open_dict(job):
+        job.hydra.job.num = num  # as every launcher sets it, before hydra.sweep.subdir is resolved
+    return str(job.hydra.sweep.subdir)
+
+
+def _override_value(text: str) -> str:
+    """``text`` as a literal value of a Hydra override (quoted unless it is a plain name)."""
+    if re.fullmatch(r"[\w./-]+", text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class MissingJobsLauncher:
+    """A launcher's stand-in that drops a batch's complete jobs and launches the rest in their own dirs."""
+
+    def __init__(self, launcher: Any, config_loader: Any, config: Any) -> None:
+        self.launcher, self.config_loader, self.config = launcher, config_loader, config
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[Any]:
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        todo, skipped = [], []
+        for num, overrides in enumerate(job_overrides, start=initial_job_idx):
+            subdir = _job_subdir(self.config_loader, self.config, overrides, num)
+            if holds_result_of(sweep_dir / subdir, overrides):
+                skipped.append(subdir)
+            else:
+                todo.append([*overrides, f"hydra.sweep.subdir={_override_value(subdir)}"])
+        print(f"resume: {len(skipped)} of {len(job_overrides)} jobs already complete in {sweep_dir}, not launched"
+              f"{' (' + ', '.join(skipped[:20]) + (' ...' if len(skipped) > 20 else '') + ')' if skipped else ''}; "
+              f"launching {len(todo)}", flush=True)
+        return self.launcher.launch(todo, initial_job_idx=initial_job_idx) if todo else []
