@@ -28,10 +28,9 @@ def _job_subdir(config_loader: Any, config: Any, overrides: Sequence[str], num: 
 
 
 def _override_value(text: str) -> str:
-    """``text`` as a literal value of a Hydra override (quoted unless it is a plain name)."""
-    if re.fullmatch(r"[\w./-]+", text):
-        return text
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """``text`` as a quoted string in a Hydra override: a quote, and backslashes before a quote, escaped."""
+    escaped = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", text)
+    return "'" + re.sub(r"(\\+)$", lambda m: m.group(1) * 2, escaped) + "'"
 
 
 class MissingJobsLauncher:
