@@ -5,8 +5,9 @@ other jobs finish; ``SweepCheck`` (a Hydra callback, in the launching process)
 then counts this sweep's jobs without a complete ``metrics.json`` and the CLI
 exits non-zero saying how many failed. ``resume=true`` skips a job only if its
 dir holds a complete result *of the same override set* (``JOB_FILE``), never
-by job number alone: such a job is not even launched (``socinf_cli.resume``). SIGTERM to the launching process stops the workers (as
-Ctrl-C does), and a worker whose launcher is gone stops by itself.
+by job number alone; such a job is not even launched (``socinf_cli.resume``).
+SIGTERM to the launching process stops the workers (as Ctrl-C does), and a
+worker whose launcher is gone stops by itself.
 """
 from __future__ import annotations
 

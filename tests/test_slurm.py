@@ -165,6 +165,7 @@ def test_scancel_is_reported_missing_and_resume_reruns_only_that_job(tmp_path, s
     rerun = slurm_job_id(root / "1")
     assert rerun != cancelled and ended_states(slurm, rerun.split("_")[0]) == {rerun: "COMPLETED"}  # one task
     assert metrics(root / "1")["complete"]
+    assert yaml.safe_load((root / "1" / ".hydra" / "hydra.yaml").read_text())["hydra"]["job"]["num"] == 1
     assert sorted((p, p.stat().st_mtime_ns) for p in [*(root / "0").glob("*"), *(root / "0").glob(".hydra/*")]) \
         == job0  # job 0 was not submitted: nothing in its dir was rewritten, not even .hydra/ or run.log
     report = socinf(["report", str(root)], cwd=tmp_path, data_dir=None)

@@ -109,6 +109,7 @@ def test_resume_reruns_only_the_failed_jobs(tmp_path, shared_data_dir, launcher)
         assert not (root / str(job) / "failed.json").exists()
         assert f"hydra.sweep.subdir='{job}'" in (root / str(job) / ".hydra" / "hydra.yaml").read_text()  # pinned
     assert sorted(p.name for p in root.iterdir() if p.name.isdigit()) == ["0", "1", "2", "3"]
+    assert "    num: 1\n" in (root / "1" / ".hydra" / "hydra.yaml").read_text()  # launched from the first missing job
 
 
 def test_shipped_slurm_config_renders_the_batch_script(tmp_path, shared_data_dir):
