@@ -5,8 +5,9 @@ other jobs finish; ``SweepCheck`` (a Hydra callback, in the launching process)
 then counts this sweep's jobs without a complete ``metrics.json`` and the CLI
 exits non-zero saying how many failed. ``resume=true`` skips a job only if its
 dir holds a complete result *of the same override set* (``JOB_FILE``), never
-by job number alone. SIGTERM to the launching process stops the workers (as
-Ctrl-C does), and a worker whose launcher is gone stops by itself.
+by job number alone; such a job is not even launched (``socinf_cli.resume``).
+SIGTERM to the launching process stops the workers (as Ctrl-C does), and a
+worker whose launcher is gone stops by itself.
 """
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ def is_complete(run_dir: Path) -> bool:
         return False
 
 
+def holds_result_of(run_dir: Path, overrides) -> bool:
+    """The ``resume=true`` rule: ``run_dir`` holds a complete ``metrics.json`` of this very override set."""
+    return is_complete(run_dir) and saved_override_set(run_dir) == override_set(overrides)
+
+
 def _discard_stub(run_dir: Path) -> None:
     """A run rejected before it wrote anything leaves no run dir (``socinf report`` would count it as a failed job)."""
     if run_dir.is_dir() and set(p.name for p in run_dir.iterdir()) <= {".hydra", f"{HydraConfig.get().job.name}.log"}:
@@ -85,13 +91,13 @@ def run_task(cfg) -> None:
     if _is_multirun() and not _WATCHING and os.environ.get("SOCINF_SWEEP_PARENT") == str(os.getppid()):
         _WATCHING.append(threading.Thread(target=_watch_launcher, args=(os.getppid(),), daemon=True))
         _WATCHING[0].start()  # once per worker process (a worker runs job after job)
-    if cfg.resume and is_complete(run_dir):
-        saved, mine = saved_override_set(run_dir), _job_overrides()
-        if saved == mine:
+    if cfg.resume and is_complete(run_dir):  # socinf_cli.resume launches no such job; one may finish meanwhile
+        if holds_result_of(run_dir, HydraConfig.get().overrides.task):
             log.info("resume: %s already has a complete metrics.json; skipped", run_dir)
             return
+        saved = saved_override_set(run_dir)
         log.info("resume: %s holds the result of %s, not of this job's %s; rerunning", run_dir,
-                 " ".join(saved) if saved is not None else "unrecorded overrides", " ".join(mine))
+                 " ".join(saved) if saved is not None else "unrecorded overrides", " ".join(_job_overrides()))
     for stale in ("failed.json", JOB_FILE, "metrics.json"):  # .hydra/ already describes this job, not theirs
         (run_dir / stale).unlink(missing_ok=True)
     try:

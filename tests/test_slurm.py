@@ -145,22 +145,31 @@ def test_scancel_is_reported_missing_and_resume_reruns_only_that_job(tmp_path, s
 
     report = socinf(["report", str(root)], cwd=tmp_path, data_dir=None)
     assert report.returncode == 0, report.stderr[-2000:]
-    assert "1 complete job(s), 1 failed" in report.stdout
+    assert "2 job(s), 1 complete, 1 failed" in report.stdout, report.stdout
     rows = missing_rows(root)
     assert [r["kind"] for r in rows] == ["failed job"], rows
     # the reason comes from submitit's log: slurmstepd's "*** JOB <id> ON <node> CANCELLED AT ... ***"
     assert rows[0]["detail"].startswith(f"{root / '1'}: ") and "CANCELLED" in rows[0]["detail"], rows
     assert re.search(rf"JOB \d+ ON {slurm.node} CANCELLED", rows[0]["detail"]), rows
 
-    done = root / "0" / "metrics.json"
-    before = (done.stat().st_mtime_ns, done.read_text())
+    job0 = sorted((p, p.stat().st_mtime_ns) for p in [*(root / "0").glob("*"), *(root / "0").glob(".hydra/*")])
+    scripts = set((root / ".submitit").glob("*/*_submission.sh"))
+    assert ["#SBATCH --array=0-1%" in p.read_text() for p in scripts] == [True]  # the sweep: one array of 2 tasks
     proc = socinf([*args, "resume=true"], cwd=tmp_path, data_dir=shared_data_dir, env_extra=slurm.env, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (done.stat().st_mtime_ns, done.read_text()) == before  # job 0 was not run again
-    assert "already has a complete metrics.json; skipped" in (root / "0" / "run.log").read_text()
-    assert metrics(root / "1")["complete"] and slurm_job_id(root / "1") != cancelled
+    # issue #14: only the cancelled job is submitted, as an array of one task, and it runs in dir 1 again
+    assert f"resume: 1 of 2 jobs already complete in {root}, not launched (0); launching 1" in proc.stdout
+    new_scripts = set((root / ".submitit").glob("*/*_submission.sh")) - scripts
+    assert len(new_scripts) == 1, new_scripts
+    assert "#SBATCH --array" not in next(iter(new_scripts)).read_text()  # submitit sbatches one task as one job
+    rerun = slurm_job_id(root / "1")
+    assert rerun != cancelled and ended_states(slurm, rerun.split("_")[0]) == {rerun: "COMPLETED"}  # one task
+    assert metrics(root / "1")["complete"]
+    assert yaml.safe_load((root / "1" / ".hydra" / "hydra.yaml").read_text())["hydra"]["job"]["num"] == 1
+    assert sorted((p, p.stat().st_mtime_ns) for p in [*(root / "0").glob("*"), *(root / "0").glob(".hydra/*")]) \
+        == job0  # job 0 was not submitted: nothing in its dir was rewritten, not even .hydra/ or run.log
     report = socinf(["report", str(root)], cwd=tmp_path, data_dir=None)
-    assert report.returncode == 0 and "2 complete job(s), 0 failed" in report.stdout, report.stdout
+    assert report.returncode == 0 and "2 job(s), 2 complete, 0 failed" in report.stdout, report.stdout
     assert missing_rows(root) == [] and "Nothing missing" in (root / "report" / "missing.md").read_text()
 
 

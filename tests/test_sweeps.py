@@ -78,28 +78,44 @@ def test_submitit_local_overfitting_sweep_and_its_report(tmp_path, shared_data_d
     assert {r["n_seeds"] for r in compare} == {"1"}
 
 
-def test_resume_reruns_only_the_failed_job(tmp_path, shared_data_dir):
-    corpora = tmp_path / "corpora"  # a data dir holding the tweets only: the Weibo job fails
+@pytest.mark.parametrize("launcher", ["joblib", "basic"])
+def test_resume_reruns_only_the_failed_jobs(tmp_path, shared_data_dir, launcher):
+    corpora = tmp_path / "corpora"  # a data dir holding the tweets only: the Weibo jobs fail
     corpora.mkdir()
     (corpora / "emoint").symlink_to(shared_data_dir / "emoint")
-    grid = ["dataset=tweet,weibo", "target=logistic", f"data.dir={corpora}"]
+    # jobs 0..3: (seed 0, tweet) (seed 0, weibo) (seed 1, tweet) (seed 1, weibo): jobs 1 and 3 fail, not side by side
+    grid = ["seed=0,1", "dataset=tweet,weibo", "target=logistic", f"data.dir={corpora}", f"hydra/launcher={launcher}"]
     proc, root = sweep(tmp_path, None, grid)
-    assert proc.returncode == 2, proc.stderr[-2000:]  # one failed job does not end the sweep, but is reported
-    assert "socinf: error: 1 of 2 sweep jobs failed" in proc.stderr
-    tweet_file = root / "0" / "metrics.json"
-    assert metrics(root / "0")["complete"] and not (root / "1" / "metrics.json").exists()
+    assert proc.returncode == 2, proc.stderr[-2000:]  # failed jobs do not end the sweep, but are reported
+    assert "socinf: error: 2 of 4 sweep jobs failed" in proc.stderr
+    assert metrics(root / "0")["complete"] and metrics(root / "2")["complete"]
+    assert not (root / "1" / "metrics.json").exists() and not (root / "3" / "metrics.json").exists()
     failure = json.loads((root / "1" / "failed.json").read_text())
     assert "weibo: missing file" in failure["error"]
     report = socinf(["report", str(root)], cwd=tmp_path, data_dir=None)
     assert "weibo: missing file" in (root / "report" / "missing.md").read_text(), report.stderr[-2000:]
 
-    tweet_before = (tweet_file.stat().st_mtime_ns, tweet_file.read_text())
+    def untouched(job: Path):  # what launching a job rewrites: .hydra/*.yaml, its run.log (Hydra appends)
+        return sorted((p.name, p.stat().st_mtime_ns, p.read_text()) for p in [*job.glob(".hydra/*"), *job.glob("*")]
+                      if p.is_file())
+
+    tweet_before = [untouched(root / "0"), untouched(root / "2")]
     (corpora / "weibo-smp2020-ewect").symlink_to(shared_data_dir / "weibo-smp2020-ewect")
     proc, _ = sweep(tmp_path, None, [*grid, "resume=true"])
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (tweet_file.stat().st_mtime_ns, tweet_file.read_text()) == tweet_before  # skipped
-    assert "already has a complete metrics.json; skipped" in (root / "0" / "run.log").read_text()
-    assert metrics(root / "1")["dataset"]["label"] == "Weibo(3)" and not (root / "1" / "failed.json").exists()
+    # issue #14: the complete jobs are not launched at all (no worker, no .hydra/ rewrite, no run.log line) ...
+    assert f"resume: 2 of 4 jobs already complete in {root}, not launched (0, 2); launching 2" in proc.stdout
+    assert [untouched(root / "0"), untouched(root / "2")] == tweet_before
+    assert sorted(ln.split(":")[0] for ln in proc.stdout.splitlines() if ln.startswith(("done", "FAILED"))) == \
+        ["done    seed=0 dataset=weibo", "done    seed=1 dataset=weibo"], proc.stdout  # one line per launched job
+    # ... and the failed jobs rerun in their own dirs, 1 and 3, not renumbered
+    for job, seed in ((1, 0), (3, 1)):
+        m = metrics(root / str(job))
+        assert m["dataset"]["label"] == "Weibo(3)" and m["config"]["seed"] == seed, job
+        assert not (root / str(job) / "failed.json").exists()
+        assert f"hydra.sweep.subdir='{job}'" in (root / str(job) / ".hydra" / "hydra.yaml").read_text()  # pinned
+    assert sorted(p.name for p in root.iterdir() if p.name.isdigit()) == ["0", "1", "2", "3"]
+    assert "    num: 1\n" in (root / "1" / ".hydra" / "hydra.yaml").read_text()  # launched from the first missing job
 
 
 def test_shipped_slurm_config_renders_the_batch_script(tmp_path, shared_data_dir):

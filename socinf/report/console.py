@@ -39,7 +39,9 @@ def job_line(overrides, result: dict | None, error: str | None = None) -> str:
 
 
 def print_job_line(overrides, result: dict | None, error: str | None = None) -> None:
-    print(job_line(overrides, result, error), flush=True)
+    # one write, newline included: parallel jobs share the terminal, and print()'s separate "\n" can land
+    # after another job's line ("done ...done ...")
+    print(job_line(overrides, result, error) + "\n", end="", flush=True)
 
 
 def diagnostic_warnings(diagnostics: dict | None) -> list[str]:
