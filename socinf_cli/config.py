@@ -149,7 +149,16 @@ class SocinfConfig:
 
 
 def register_configs() -> None:
+    from hydra.core.plugins import Plugins
+
     from socinf.protocol import register_resolvers
 
     ConfigStore.instance().store(name="socinf_schema", node=SocinfConfig)
     register_resolvers()
+    # Registered by hand as well: Hydra finds plugins by listing the hydra_plugins namespace folders, and an
+    # editable install (make install) puts no folder of ours there. Hydra's own scan runs first (it loads
+    # its core plugins afresh), so the sweeper subclasses the BasicSweeper Hydra will use.
+    plugins = Plugins.instance()
+    from hydra_plugins.socinf_sweeper.sweeper import SocinfSweeper
+
+    plugins.register(SocinfSweeper)

@@ -96,10 +96,12 @@ def test_lira_and_rmia_share_one_cached_reference_set_and_refuse_to_score_unfitt
         LiRA(MEMORISER).score(np.full((3, 4), 0.25), np.zeros(3, int))
     with pytest.raises(ConfigError, match="method.n_references=1"):  # the library checks too, when fitted
         LiRA(MEMORISER, n_references=1).fit(target, knowledge, ctx, candidates=memorised[:2])
-    lira = LiRA(MEMORISER, n_references=2)
+    # the stage cache stores only classes on its allow-list (socinf/cache.py): XGBoost references are cached
+    deep = {"n_estimators": 50, "max_depth": 12}
+    lira = LiRA("xgboost", deep, n_references=2)
     lira.fit(target, knowledge, ctx, candidates=memorised[:2])
     assert ctx.cache.hits == []
-    RMIA(MEMORISER, n_references=2).fit(target, knowledge, ctx, candidates=memorised[:2])
+    RMIA("xgboost", deep, n_references=2).fit(target, knowledge, ctx, candidates=memorised[:2])
     assert ctx.cache.hits == ["reference", "reference"]
     with pytest.raises(ValueError, match="300 candidates"):
         lira.score(np.full((3, 4), 0.25), np.zeros(3, int))
