@@ -181,7 +181,8 @@ def test_a_failing_slurm_job_is_reported_with_its_own_error(tmp_path, shared_dat
     proc = socinf(sweep_args(tmp_path, "sweep", [*SLURM, "dataset=tweet,weibo", "target=logistic", "attack=svm",
                                                  f"data.dir={corpora}"]),
                   cwd=tmp_path, data_dir=None, env_extra=slurm.env, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-3000:]  # a job that fails in socinf does not end the sweep
+    # a job that fails in socinf does not end the sweep; the sweep then exits 2 saying how many failed
+    assert proc.returncode == 2 and "1 of 2 sweep jobs failed" in proc.stderr, proc.stderr[-3000:]
     assert metrics(root / "0")["complete"]
     assert "weibo: missing file" in json.loads((root / "1" / "failed.json").read_text())["error"]
     report = socinf(["report", str(root)], cwd=tmp_path, data_dir=None)
