@@ -59,6 +59,7 @@ def run_attacks(attacks: list, target: CountingTarget, knowledge: AttackerKnowle
         with ctx.timed("baselines"):
             run.baselines = score_baselines(threshold_shadow, target, knowledge, ctx, probs, y_eval, membership)
         run.baseline_scores = baseline_scores(probs, y_eval)
-    run.strongest = strongest({**run.metrics, **run.baselines}, {**run.scores, **run.baseline_scores}, membership,
-                              seed=ctx.seed)
+    with ctx.timed("verdict"):
+        run.strongest = strongest({**run.metrics, **run.baselines}, {**run.scores, **run.baseline_scores},
+                                  membership, seed=ctx.seed)
     return run

@@ -14,7 +14,7 @@ from socinf.data.loaders import CORPORA, WEIBO_DOMAINS
 from socinf.data.splits import NONMEMBER_POOLS, SPLIT_RULES
 from socinf.errors import ConfigError
 from socinf.owner.models import LOCAL_MODELS
-from socinf.targets.v2_client import PROTOCOLS
+from socinf.targets.base import PROTOCOLS
 from socinf_cli.methods import METHODS, build_method
 
 # Every choice list lives beside the code that implements it; this table only names the config keys.

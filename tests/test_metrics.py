@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score, roc_curve
 
 from socinf.evaluation.metrics import collision_ceiling, membership_metrics
@@ -48,3 +49,29 @@ def test_no_collision_means_no_ceiling():
     nonmembers = 1 - np.eye(4, dtype=np.uint8)
     out = collision_ceiling(members, members, nonmembers)
     assert out["ceiling_accuracy"] == 1.0 and out["nonmember_collision_rate"] == 0.0
+
+
+def test_bootstrap_auc_interval_equals_roc_auc_score_on_the_same_resamples():
+    from sklearn.metrics import roc_auc_score
+
+    from socinf.evaluation.verdict import bootstrap_auc_interval
+
+    rng = np.random.default_rng(3)
+    membership = np.r_[np.ones(300, int), np.zeros(200, int)]
+    scores = np.round(rng.normal(membership * 0.4, 1.0), 1)  # rounded: many ties
+    low, high = bootstrap_auc_interval(membership, scores, n_boot=50, seed=7)
+    draw = np.random.default_rng(7)  # the function's resamples, drawn the same way
+    inside, outside = scores[membership == 1], scores[membership == 0]
+    a, b = inside[draw.integers(0, 300, (50, 300))], outside[draw.integers(0, 200, (50, 200))]
+    values = [roc_auc_score(np.r_[np.ones(300), np.zeros(200)], np.r_[x, y]) for x, y in zip(a, b)]
+    assert (low, high) == pytest.approx((np.percentile(values, 2.5), np.percentile(values, 97.5)), abs=1e-12)
+    assert low < roc_auc_score(membership, scores) < high
+
+
+def test_average_ranks_equal_scipys_rankdata_with_ties():
+    from scipy.stats import rankdata
+
+    from socinf.evaluation.verdict import average_ranks
+
+    x = np.random.default_rng(0).integers(0, 5, (20, 30)).astype(float)
+    assert np.array_equal(average_ranks(x), rankdata(x, axis=1))

@@ -9,23 +9,44 @@ bootstrap interval of the winner's AUC says how much the figure itself can move.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 HEADLINE = ("auc", "tpr_at_1pct_fpr", "fpr_realised_at_1pct", "tpr_at_0.1pct_fpr", "fpr_realised_at_0.1pct")
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n along each row, tied values sharing their mean rank (scipy's rankdata, without importing
+    scipy.stats: about a second per process, a tenth of a default run)."""
+    order = np.argsort(x, axis=1, kind="stable")
+    ordered = np.take_along_axis(x, order, 1)
+    n = x.shape[1]
+    position = np.broadcast_to(np.arange(1, n + 1), x.shape)
+    starts = np.ones(x.shape, bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(x.shape, bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, position, n + 1)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty(x.shape)
+    np.put_along_axis(ranks, order, (first + last) / 2, 1)
+    return ranks
+
+
 def bootstrap_auc_interval(membership: np.ndarray, scores: np.ndarray, n_boot: int = 200, seed: int = 0,
                            level: float = 0.95) -> list[float]:
-    """Percentile bootstrap interval of the ROC AUC, resampling members and non-members separately."""
+    """Percentile bootstrap interval of the ROC AUC, resampling members and non-members separately.
+
+    All resamples at once: the AUC is the Mann-Whitney statistic, (rank sum of the members - n1(n1+1)/2) /
+    (n1 n0), with tied scores sharing their mean rank (as roc_auc_score counts ties as one half)."""
     membership, scores = np.asarray(membership, dtype=int), np.asarray(scores, dtype=np.float64)
-    inside, outside = np.flatnonzero(membership == 1), np.flatnonzero(membership == 0)
-    if not len(inside) or not len(outside):
+    inside, outside = scores[membership == 1], scores[membership == 0]
+    n1, n0 = len(inside), len(outside)
+    if not n1 or not n0:
         return [float("nan"), float("nan")]
     rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_boot):
-        rows = np.concatenate([rng.choice(inside, len(inside)), rng.choice(outside, len(outside))])
-        values.append(roc_auc_score(membership[rows], scores[rows]))
+    resampled = np.concatenate([inside[rng.integers(0, n1, (n_boot, n1))],
+                                outside[rng.integers(0, n0, (n_boot, n0))]], axis=1)
+    ranks = average_ranks(resampled)
+    values = (ranks[:, :n1].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
     tail = (1 - level) / 2 * 100
     return [float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))]
 
@@ -37,10 +58,11 @@ def strongest(metrics_by_method: dict[str, dict], scores_by_method: dict[str, np
     usable = {name: m for name, m in metrics_by_method.items() if m.get("auc") is not None and np.isfinite(m["auc"])}
     if not usable:
         return {}
-    out = {}
+    out, intervals = {}, {}
     for key in ("auc", "tpr_at_1pct_fpr"):
         name = max(usable, key=lambda n: (usable[n][key], usable[n]["auc"]))  # ties: the higher AUC
-        entry = {"method": name, **{k: usable[name].get(k) for k in HEADLINE}}
-        entry["auc_ci95"] = bootstrap_auc_interval(membership, scores_by_method[name], seed=seed)
-        out[f"by_{key}"] = entry
+        if name not in intervals:
+            intervals[name] = bootstrap_auc_interval(membership, scores_by_method[name], seed=seed)
+        out[f"by_{key}"] = {"method": name, **{k: usable[name].get(k) for k in HEADLINE},
+                            "auc_ci95": intervals[name]}
     return out

@@ -17,6 +17,9 @@ import numpy as np
 from socinf.data.splits import Splits
 
 
+PROTOCOLS = ("socinf", "v2")  # target.protocol: socinf serve's own API | the Open Inference Protocol (v2_client)
+
+
 class BlackBox(Protocol):
     def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
 

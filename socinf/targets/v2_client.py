@@ -19,7 +19,6 @@ import numpy as np
 from socinf.errors import RemoteTargetError
 from socinf.targets.remote_client import SUM_TOLERANCE, RemoteTarget
 
-PROTOCOLS = ("socinf", "v2")  # target.protocol: socinf serve's own API | the Open Inference Protocol
 OUTPUT = "predict_proba"
 FLOAT_TYPES = ("FP16", "FP32", "FP64")
 
