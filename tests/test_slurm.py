@@ -112,7 +112,10 @@ def test_slurm_sweep_equals_the_joblib_sweep_and_shares_the_stage_cache(tmp_path
         assert sent == [0, n], sent
         reused = next(m for m in pair if m["queries"]["per_stage"]["synthesis"]["sent"] == 0)
         assert reused["queries"]["per_stage"]["synthesis"]["cached"] == n
-        assert {"data", "target_model", "synthetic"} <= set(reused["cache_hits"])
+        assert "synthetic" in reused["cache_hits"]
+        # the pair's target is trained once, by whichever job took its lock first (not always the one that
+        # later loses the race for the synthesis lock)
+        assert sum("target_model" in m["cache_hits"] for m in pair) == 1, [m["cache_hits"] for m in pair]
     assert all("data" in m["cache_hits"] for m in jobs[2:])  # started after job 0 or 1 had split the corpus
 
 
