@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from socinf.attacks.adam import Adam
 from socinf.attacks.mimic_config import GAN_KEYS, MimicConfig  # noqa: F401 - re-exported
@@ -54,8 +55,6 @@ def fidelity(p_mimic: np.ndarray, p_target: np.ndarray) -> dict:
     }
 
 
-
-
 class MimicGAN:
     """The mimic F_mimic and its discriminator; ``config`` is a ``MimicConfig`` (its GAN fields are used)."""
 
@@ -92,15 +91,33 @@ class MimicGAN:
             logits = self.generator(torch.as_tensor(np.asarray(X), dtype=torch.float32))
         return torch.softmax(logits, dim=1).double().numpy()
 
+    def _train_step(self, x: torch.Tensor, y_real: torch.Tensor, opt_g: Adam, opt_d: Adam) -> tuple[float, float]:
+        """One batch: a discriminator step, then a mimic step; returns both losses."""
+        gen, disc, bce = self.generator, self.discriminator, F.binary_cross_entropy_with_logits
+        y_fake = torch.softmax(gen(x), dim=1)
+        ones, zeros = torch.ones(len(x), 1), torch.zeros(len(x), 1)
+        # Eq. (2): the discriminator learns [x, F_target(x)] real vs [x, F_mimic(x)] fake.
+        d_loss = bce(disc(torch.cat([x, y_real], 1)), ones) + bce(disc(torch.cat([x, y_fake.detach()], 1)), zeros)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        # Eq. (3): the mimic learns to make its answers pass as the target's.
+        g_loss = bce(disc(torch.cat([x, y_fake], 1)), ones)
+        if self.fidelity_weight > 0:
+            g_loss = g_loss - self.fidelity_weight * (y_real * torch.log(y_fake + 1e-8)).sum(1).mean()
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        return d_loss.item(), g_loss.item()
+
     def fit(self, X: np.ndarray, Y_target: np.ndarray, progress=None) -> "MimicGAN":
         if len(X) == 0:
             raise ValueError("MimicGAN.fit: no records to mimic (X is empty)")
         X_t = torch.as_tensor(np.asarray(X), dtype=torch.float32)
         Y_t = torch.as_tensor(np.asarray(Y_target), dtype=torch.float32)
         gen, disc = self.generator, self.discriminator
-        opt_g = Adam(gen.parameters(), lr=self.lr_g, betas=(0.5, 0.999))
-        opt_d = Adam(disc.parameters(), lr=self.lr_d, betas=(0.5, 0.999))
-        bce = nn.BCEWithLogitsLoss()
+        opts = (Adam(gen.parameters(), lr=self.lr_g, betas=(0.5, 0.999)),
+                Adam(disc.parameters(), lr=self.lr_d, betas=(0.5, 0.999)))
         g = torch.Generator().manual_seed(self.random_state)
         for epoch in range(self.epochs):
             gen.train()
@@ -109,23 +126,9 @@ class MimicGAN:
             d_sum = g_sum = 0.0
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                x, y_real = X_t[idx], Y_t[idx]
-                y_fake = torch.softmax(gen(x), dim=1)
-                ones, zeros = torch.ones(len(idx), 1), torch.zeros(len(idx), 1)
-                # Eq. (2): the discriminator learns [x, F_target(x)] real vs [x, F_mimic(x)] fake.
-                d_loss = bce(disc(torch.cat([x, y_real], 1)), ones) + bce(disc(torch.cat([x, y_fake.detach()], 1)), zeros)
-                opt_d.zero_grad()
-                d_loss.backward()
-                opt_d.step()
-                # Eq. (3): the mimic learns to make its answers pass as the target's.
-                g_loss = bce(disc(torch.cat([x, y_fake], 1)), ones)
-                if self.fidelity_weight > 0:
-                    g_loss = g_loss - self.fidelity_weight * (y_real * torch.log(y_fake + 1e-8)).sum(1).mean()
-                opt_g.zero_grad()
-                g_loss.backward()
-                opt_g.step()
-                d_sum += d_loss.item() * len(idx)
-                g_sum += g_loss.item() * len(idx)
+                d_loss, g_loss = self._train_step(X_t[idx], Y_t[idx], *opts)
+                d_sum += d_loss * len(idx)
+                g_sum += g_loss * len(idx)
             self.history_.append({"epoch": epoch + 1, "d_loss": d_sum / len(X_t), "g_loss": g_sum / len(X_t)})
             if progress is not None:
                 progress(epoch + 1, self.epochs)
