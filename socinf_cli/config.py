@@ -3,7 +3,8 @@
 The YAML files under ``conf/`` choose values; these dataclasses fix the keys and
 types (a typo such as ``target.max_dept`` fails at composition time), and
 ``validate`` checks ranges and cross-field rules before any work starts. The settings of library objects
-are the library's own dataclasses (``MimicConfig``, ``SynthesisConfig``, ``LiRAConfig``, ``RMIAConfig``): each default is written once.
+are the library's own dataclasses (``DatasetConfig``, ``EvalConfig``, ``MimicConfig``, ``SynthesisConfig``,
+``LiRAConfig``, ``RMIAConfig``): each default is written once.
 """
 from __future__ import annotations
 
@@ -17,27 +18,7 @@ from socinf.attacks.lira import LiRAConfig
 from socinf.attacks.mimic_config import MimicConfig  # torch-free: `socinf run --help` stays fast
 from socinf.attacks.rmia import RMIAConfig
 from socinf.attacks.synthesis import SynthesisConfig
-
-
-@dataclass
-class DatasetConfig:
-    name: str = MISSING  # tweet | weibo | clue | csv | text
-    num_classes: Optional[int] = None  # required except for csv and text (read from the file)
-    n_keywords: Optional[int] = None  # None: the paper's count for this dataset
-    keywords_per_class: Optional[List[int]] = None  # overrides the even split of n_keywords
-    keyword_method: str = "chi2"  # chi2 | logodds
-    per_class: Optional[int] = None  # cap per class (paper: 2,000 for Weibo)
-    split: str = "random"  # random | official (EmoInt's train split trains the target)
-    domain: str = "all"  # weibo: all | usual | virus
-    ngram_min: int = 2  # Chinese: character n-gram range of keyword candidates
-    ngram_max: int = 3
-    min_df: int = 3  # a keyword candidate must occur in this many training texts
-    member_fraction: float = 0.5  # share of the corpus the target owner trains on
-    attacker_fraction: float = 1.0  # share of the non-member half outside the held-out set that the attacker holds
-    path: Optional[str] = None  # csv and text: the user's file
-    label_column: str = "label"  # csv and text
-    text_column: str = "text"  # text only
-    language: Optional[str] = None  # text only: en | zh (the corpora fix their own)
+from socinf.data.dataset_config import DatasetConfig, EvalConfig
 
 
 @dataclass
@@ -91,12 +72,6 @@ class DefenseConfig:
     data_norm: Optional[float] = None
     max_grad_norm: Optional[float] = None
     params: Dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class EvalConfig:
-    size: int = 1000  # members, and as many non-members
-    nonmembers: str = "heldout"  # heldout | attacker (the paper's reading)
 
 
 @dataclass

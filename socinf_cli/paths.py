@@ -1,4 +1,4 @@
-"""Where a command's files live: the directory socinf was started in, the data home, the stage cache."""
+"""Where a command's files live: the directory socinf was started in, the data home, the stage cache, the data."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,3 +45,13 @@ def stage_cache(cfg):
     if not cfg.cache.enabled:
         return StageCache(None)
     return StageCache(Path(cfg.cache.dir) if cfg.cache.dir else data_root(cfg) / "cache" / "stages")
+
+
+def prepare(cfg, cache, root: Path | None = None):
+    """The run's data from its config: ``socinf.data.prepare`` on the verified corpus (or the user's file),
+    through ``cache``. Returns (prepared data, its cache key, cache hit)."""
+    from socinf.data.prepare import corpus_source, prepare_data
+
+    root = data_root(cfg) if root is None else root
+    source = corpus_source(cfg.dataset, root, cfg.data.dir, cfg.data.url_base, cfg.data.download_if_missing)
+    return prepare_data(cfg.dataset, cfg.eval, cfg.seed, source, cache)

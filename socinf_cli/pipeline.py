@@ -16,13 +16,12 @@ from omegaconf import OmegaConf
 
 from socinf.attacks.base import AttackContext, AttackerKnowledge
 from socinf.engine import run_attacks
-from socinf.data.prepare import prepare_data
 from socinf.evaluation.metrics import collision_ceiling
 from socinf.io import atomic_write_json, atomic_write_text
 from socinf.protocol import protocol_name
 from socinf.runtime import limit_threads, progress_factory
 from socinf_cli.methods import build_method
-from socinf_cli.paths import data_root, stage_cache
+from socinf_cli.paths import prepare, stage_cache
 from socinf_cli.targets import open_target, shadow_algorithm
 from socinf_cli.validate import validate
 
@@ -44,11 +43,10 @@ def run_audit(cfg, run_dir: Path) -> dict:
     limit_threads(cfg.threads if isinstance(cfg.threads, int) and cfg.threads >= 1 else 1)
     validate(cfg)
     started = time.perf_counter()
-    root = data_root(cfg)
     cache = stage_cache(cfg)
     ctx = AttackContext(seed=cfg.seed, threads=cfg.threads, cache=cache, progress=progress_factory())
     with ctx.timed("data"):
-        prepared, ctx.data_key, _ = prepare_data(cfg, root, cache)
+        prepared, ctx.data_key, _ = prepare(cfg, cache)
     target_started = time.perf_counter()
     with open_target(cfg, prepared, cache, ctx.data_key) as opened:
         ctx.timings["target"] = time.perf_counter() - target_started

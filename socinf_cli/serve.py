@@ -11,17 +11,16 @@ from socinf.cache import content_key
 from socinf.io import atomic_write_json, plain
 from socinf.runtime import abort_on_interrupt
 from socinf.serve.model import REPORT_FILE, SPLIT_FILE, ServedModel, answers_fingerprint, input_schema, split_key
-from socinf_cli.paths import data_root, stage_cache
+from socinf_cli.paths import prepare, stage_cache
 from socinf_cli.targets import model_params, utility_report
 
 
 def build_served_model(cfg, run_dir: Path) -> ServedModel:
     """Prepare the data, train (or load) the owner's model, write the split and report to ``run_dir``."""
-    from socinf.data.prepare import prepare_data
     from socinf.owner import defenses
 
     cache = stage_cache(cfg)
-    prepared, data_key, _ = prepare_data(cfg, data_root(cfg), cache)
+    prepared, data_key, _ = prepare(cfg, cache)
     name, params, s = cfg.serve.model, model_params(cfg, cfg.serve.model), prepared.splits
     skey = split_key(plain(cfg.dataset), cfg.seed)
     config_id = content_key("served-model", skey, name, params, plain(cfg.defense), cfg.seed)

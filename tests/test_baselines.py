@@ -50,12 +50,12 @@ def test_best_threshold_separates_two_groups_and_breaks_at_the_gap():
 def test_threshold_attacks_on_known_members_with_attacker_side_thresholds(tmp_path, cache_dir, shared_data_dir):
     from socinf.attacks.base import AttackContext, AttackerKnowledge
     from socinf.cache import StageCache
-    from socinf.data.prepare import prepare_data
+    from socinf_cli.paths import prepare
     from socinf_cli.targets import open_target, query_all, shadow_algorithm
 
     cfg = _cfg(cache_dir, shared_data_dir)
     cache = StageCache(cache_dir / "cache")
-    prepared, data_key, _ = prepare_data(cfg, cache_dir, cache)
+    prepared, data_key, _ = prepare(cfg, cache, cache_dir)
     ctx = AttackContext(seed=0, cache=cache, data_key=data_key)
     with open_target(cfg, prepared, cache, data_key) as opened:
         s, target = opened.splits, opened.target

@@ -267,3 +267,26 @@ def test_csv_corpus(tmp_path):
         load_csv_corpus(path, "y")
     with pytest.raises(DataError, match="no such CSV"):
         load_csv_corpus(tmp_path / "nope.csv", "y")
+
+
+def test_library_prepare_data_takes_plain_settings_and_matches_the_cli(shared_data_dir, tmp_path):
+    """`socinf.data.prepare` needs no Hydra: its own dataclasses give the same key, features and splits as
+    `socinf run`'s composed config for the same settings."""
+    from socinf.cache import StageCache
+    from socinf.data.dataset_config import DatasetConfig, EvalConfig
+    from socinf.data.prepare import corpus_source, prepare_data
+    from socinf_cli.compose import compose
+    from socinf_cli.paths import prepare
+
+    dataset, evaluation = DatasetConfig("tweet", num_classes=4, n_keywords=200), EvalConfig(size=300)
+    source = corpus_source(dataset, tmp_path / "home", data_dir=str(shared_data_dir), download=False)
+    plain_data, plain_key, _ = prepare_data(dataset, evaluation, 3, source, StageCache(None))
+    cfg = compose(["dataset=tweet", "dataset.num_classes=4", "dataset.n_keywords=200", "eval.size=300", "seed=3",
+                   f"data.dir={shared_data_dir}", f"data.root={tmp_path / 'home'}"])
+    cli_data, cli_key, _ = prepare(cfg, StageCache(None))
+    assert plain_key == cli_key and plain_data.feature_names == cli_data.feature_names
+    assert np.array_equal(plain_data.X, cli_data.X)
+    assert all(np.array_equal(part, getattr(cli_data.splits, name)) for name, part in vars(plain_data.splits).items())
+    assert plain_data.label == "Tweet(4)" and len(plain_data.splits.eval_members) == 300
+    other, other_key, _ = prepare_data(dataset, EvalConfig(size=200), 3, source, StageCache(None))
+    assert other_key != plain_key and len(other.splits.eval_members) == 200

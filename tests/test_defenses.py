@@ -17,7 +17,7 @@ from socinf.attacks.label_only import gap_attack_scores
 from socinf.cache import StageCache
 from socinf_cli.compose import compose
 from socinf_cli.config import DefenseConfig
-from socinf.data.prepare import prepare_data
+from socinf_cli.paths import prepare
 from socinf.errors import ConfigError
 from socinf.report import defenses as defense_report
 from socinf.report.runs import load_runs
@@ -37,7 +37,7 @@ def D(**kw) -> DefenseConfig:
 @pytest.fixture(scope="module")
 def tweet_slice(shared_data_dir, tmp_path_factory):
     cfg = compose([*SLICE, f"data.dir={shared_data_dir}"])
-    prepared, _, _ = prepare_data(cfg, tmp_path_factory.mktemp("defdata"), StageCache(None))
+    prepared, _, _ = prepare(cfg, StageCache(None), tmp_path_factory.mktemp("defdata"))
     return cfg, prepared
 
 
@@ -105,7 +105,7 @@ def test_local_outputs_identical_to_socinf_serve(tweet_slice, shared_data_dir, t
 
 def test_dp_logistic_accuracy_falls_as_epsilon_falls(shared_data_dir, tmp_path):
     cfg = compose(["dataset=tweet", f"data.dir={shared_data_dir}", "defense=dp"])
-    prepared, _, _ = prepare_data(cfg, tmp_path, StageCache(None))
+    prepared, _, _ = prepare(cfg, StageCache(None), tmp_path)
     s = prepared.splits
     mean_acc = {}
     for epsilon in (0.1, 1.0, 10.0):

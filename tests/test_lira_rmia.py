@@ -27,13 +27,13 @@ SYNTHETIC = {"reference_data": "synthetic", "synthesis": {"name": "statistics", 
 def tweets(tmp_path_factory, shared_data_dir):
     """1,200 real Tweet(4) records (300 per class, keyword features) split into the target's 300 members,
     150 held-out non-members and the attacker's 750 records."""
-    from socinf.data.prepare import prepare_data
+    from socinf_cli.paths import prepare
     from socinf_cli.compose import compose
 
     root = tmp_path_factory.mktemp("lira")
     cfg = compose(["dataset=tweet", "dataset.per_class=300", "dataset.n_keywords=2000", "eval.size=150",
                    f"data.dir={shared_data_dir}", f"data.root={root}"])
-    prepared, data_key, _ = prepare_data(cfg, root, StageCache(None))
+    prepared, data_key, _ = prepare(cfg, StageCache(None), root)
     perm = np.random.default_rng(0).permutation(len(prepared.y))
     return prepared.X, prepared.y, data_key, {"members": perm[:300], "heldout": perm[300:450], "attacker": perm[450:]}
 

@@ -25,10 +25,9 @@ import uvicorn
 from socinf.cache import StageCache
 from socinf_cli.compose import compose
 from socinf_cli.config import ServeConfig
-from socinf.data.prepare import prepare_data
 from socinf.errors import ConfigError, RemoteTargetError
 from socinf_cli.pipeline import run_audit
-from socinf_cli.paths import data_root
+from socinf_cli.paths import data_root, prepare
 from socinf.serve.app import create_app
 from socinf_cli.serve import build_served_model
 from socinf_cli.targets import model_params
@@ -64,7 +63,7 @@ def server(root, shared_data_dir):
 @pytest.fixture(scope="session")
 def prepared(root, shared_data_dir):
     cfg = compose(FAST + common(root, shared_data_dir) + [f"data.root={root / 'client-data'}"])
-    return cfg, prepare_data(cfg, data_root(cfg), StageCache(root / "stages"))[0]
+    return cfg, prepare(cfg, StageCache(root / "stages"))[0]
 
 
 def remote_cfg(root: Path, data_dir: Path, tmp: Path, url: str, server_dir: Path, *extra: str):

@@ -13,10 +13,9 @@ import pytest
 
 from socinf.cache import StageCache
 from socinf.data.loaders import load_corpus, load_text_corpus
-from socinf.data.prepare import prepare_data
 from socinf.errors import ConfigError, DataError
 from socinf_cli.compose import compose
-from socinf_cli.paths import data_root
+from socinf_cli.paths import prepare
 from socinf_cli.validate import validate
 from socinf_runner import run_audit, socinf
 
@@ -96,7 +95,7 @@ BAD_FILES = [
 def prepare_file(path, tmp_path, *extra):
     cfg = compose(["dataset=text", f"dataset.path={path}", "eval.size=1", f"data.root={tmp_path / 'd'}", *extra])
     validate(cfg)
-    return prepare_data(cfg, data_root(cfg), StageCache(None))[0]
+    return prepare(cfg, StageCache(None))[0]
 
 
 @pytest.mark.parametrize("name,content,message", BAD_FILES)

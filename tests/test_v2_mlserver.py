@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from socinf.cache import StageCache
-from socinf.data.prepare import prepare_data
+from socinf_cli.paths import prepare
 from socinf.errors import QueryBudgetExceeded, RemoteTargetError
 from socinf.targets.query_cache import QueryCache
 from socinf.targets.v2_client import V2Target, encode_tensor
@@ -104,7 +104,7 @@ def test_mlserver_answers_what_the_local_model_answers(mlserver, root, shared_da
     cfg = compose(DATA + [f"serve.model={model}", "seed=1", f"data.dir={shared_data_dir}",
                           f"data.root={root / 'export-data'}"])
     served = build_served_model(cfg, root / f"local-{model}")  # the model `socinf serve` would serve for this config
-    prepared = prepare_data(cfg, root / "export-data", StageCache(None))[0]
+    prepared = prepare(cfg, StageCache(None), root / "export-data")[0]
     s = prepared.splits
     X = prepared.X[np.concatenate([s.eval_members, s.eval_nonmembers])]
     client = V2Target(url, f"tweet-{model}", prepared.class_names, batch_size=64)

@@ -1,16 +1,17 @@
-"""From config to feature matrix and splits: everything the target owner and attacker start from."""
+"""From a dataset's settings to feature matrix and splits: everything the target owner and attacker start from
+(paper IV.A). ``prepare_data`` takes a ``DatasetConfig`` and an ``EvalConfig`` (or Hydra nodes of that shape)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
 
 from socinf.cache import StageCache, content_key
 from socinf.data.features import KeywordFeaturizer, keywords_per_class
 from socinf.data.splits import Splits, make_splits
 from socinf.errors import ConfigError, DataError
+from socinf.io import plain
 
 DISPLAY_NAMES = {"tweet": "Tweet", "weibo": "Weibo", "clue": "CLUE", "csv": "CSV", "text": "Text"}
 USER_FILES = ("csv", "text")  # datasets read from the user's own file (dataset.path), not a pinned corpus
@@ -36,44 +37,49 @@ class PreparedData:
         return len(self.class_names)
 
 
-def data_key(cfg) -> str:
-    """Content hash of what features and splits depend on: dataset config, eval config, seed."""
-    return content_key("data", OmegaConf.to_container(cfg.dataset, resolve=True),
-                       OmegaConf.to_container(cfg.eval, resolve=True), cfg.seed)
+def _as_dict(settings) -> dict:
+    return asdict(settings) if is_dataclass(settings) else plain(settings)
 
 
-def _source(cfg, data_root: Path) -> Path:
-    """The verified corpus folder (every file's SHA-256 checked) or the user's own file."""
+def data_key(dataset, evaluation, seed: int) -> str:
+    """Content hash of what features and splits depend on: dataset settings, evaluation settings, seed."""
+    return content_key("data", _as_dict(dataset), _as_dict(evaluation), seed)
+
+
+def corpus_source(dataset, data_root: Path, data_dir: str | None = None, url_base: str | None = None,
+                  download: bool = True) -> Path:
+    """The verified corpus folder (every file's SHA-256 checked; fetched into ``data_root`` if missing and
+    ``download``), or the user's own file (``dataset.path``) for csv and text."""
     from socinf.data.fetch import resolve_corpus_dir
 
-    ds = cfg.dataset
-    if ds.name in USER_FILES:
-        return Path(ds.path)
-    return resolve_corpus_dir(ds.name, cfg.data.dir, data_root, download=cfg.data.download_if_missing,
-                              url_base=cfg.data.url_base, progress=True)
+    if dataset.name in USER_FILES:
+        return Path(dataset.path)
+    return resolve_corpus_dir(dataset.name, data_dir, data_root, download=download, url_base=url_base, progress=True)
 
 
-def _load(cfg, source: Path):
+def _load(ds, seed: int, source: Path):
     from socinf.data.loaders import load_corpus, load_csv_corpus, load_text_corpus
 
-    ds = cfg.dataset
     if ds.name == "csv":
         return load_csv_corpus(source, ds.label_column)
     if ds.name == "text":
-        corpus = load_text_corpus(source, ds.text_column, ds.label_column, ds.language, ds.per_class, cfg.seed)
+        corpus = load_text_corpus(source, ds.text_column, ds.label_column, ds.language, ds.per_class, seed)
         if ds.num_classes is not None and ds.num_classes != len(corpus.class_names):
             raise DataError(f"{source}: {len(corpus.class_names)} classes ({', '.join(corpus.class_names)}), but "
                             f"dataset.num_classes={ds.num_classes}; leave it null to take the file's classes")
         return corpus
-    return load_corpus(ds.name, ds.num_classes, source, ds.per_class, cfg.seed, domain=ds.domain)
+    return load_corpus(ds.name, ds.num_classes, source, ds.per_class, seed, domain=ds.domain)
 
 
-def _splits_of_file(corpus, cfg, source: Path) -> Splits:
+def _splits(corpus, ds, evaluation, seed: int) -> Splits:
+    return make_splits(corpus, ds.split, ds.member_fraction, ds.attacker_fraction, evaluation.size,
+                       evaluation.nonmembers, seed)
+
+
+def _splits_of_file(corpus, ds, evaluation, seed: int, source: Path) -> Splits:
     """Splits of a user's file; too few records is a fault of the file, named as such."""
-    ds = cfg.dataset
     try:
-        splits = make_splits(corpus, ds.split, ds.member_fraction, ds.attacker_fraction,
-                             cfg.eval.size, cfg.eval.nonmembers, cfg.seed)
+        splits = _splits(corpus, ds, evaluation, seed)
     except ConfigError as exc:
         raise DataError(f"{source}: {len(corpus)} distinct labelled records after deduplication, too few for the "
                         f"splits ({exc}); give more records or lower eval.size") from None
@@ -86,14 +92,12 @@ def _splits_of_file(corpus, cfg, source: Path) -> Splits:
     return splits
 
 
-def _prepare(cfg, source: Path) -> PreparedData:
-    ds = cfg.dataset
-    corpus = _load(cfg, source)
+def _prepare(ds, evaluation, seed: int, source: Path) -> PreparedData:
+    corpus = _load(ds, seed, source)
     if ds.name in USER_FILES:
-        splits = _splits_of_file(corpus, cfg, source)
+        splits = _splits_of_file(corpus, ds, evaluation, seed, source)
     else:
-        splits = make_splits(corpus, ds.split, ds.member_fraction, ds.attacker_fraction,
-                             cfg.eval.size, cfg.eval.nonmembers, cfg.seed)
+        splits = _splits(corpus, ds, evaluation, seed)
     info = {"records": len(corpus), "per_class": corpus.counts(), "dedup": corpus.dedup}
     if corpus.features is not None:  # a user's table: features are given
         X, names = np.asarray(corpus.features, dtype=np.float32), list(corpus.feature_names or [])
@@ -109,13 +113,12 @@ def _prepare(cfg, source: Path) -> PreparedData:
     return PreparedData(dataset_label(ds.name, len(corpus.class_names)), X, corpus.labels, corpus.class_names, names, splits, info)
 
 
-def prepare_data(cfg, data_root: Path, cache: StageCache) -> tuple[PreparedData, str, bool]:
-    source = _source(cfg, data_root)  # verified on every run, cache or not
+def prepare_data(dataset, evaluation, seed: int, source: Path, cache: StageCache) -> tuple[PreparedData, str, bool]:
+    """(prepared data, its cache key, whether it came from ``cache``). ``source``: ``corpus_source(...)``."""
     stamp = None
-    if cfg.dataset.name in USER_FILES and source.exists():  # a user's file may change under the same path
+    if dataset.name in USER_FILES and source.exists():  # a user's file may change under the same path
         stamp = (source.stat().st_size, source.stat().st_mtime_ns)
-    key = content_key(data_key(cfg), stamp)
-    config = {"dataset": OmegaConf.to_container(cfg.dataset, resolve=True), "eval": OmegaConf.to_container(cfg.eval, resolve=True),
-              "seed": cfg.seed, "source_stamp": stamp}
-    prepared, hit = cache.get_or_compute("data", key, lambda: _prepare(cfg, source), config)
+    key = content_key(data_key(dataset, evaluation, seed), stamp)
+    config = {"dataset": _as_dict(dataset), "eval": _as_dict(evaluation), "seed": seed, "source_stamp": stamp}
+    prepared, hit = cache.get_or_compute("data", key, lambda: _prepare(dataset, evaluation, seed, source), config)
     return prepared, key, hit
