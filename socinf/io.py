@@ -1,6 +1,7 @@
 """Atomic writes: a result file is either complete or absent, never half-written."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -53,7 +54,10 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def plain(node: Any) -> Any:
-    """A resolved plain-Python copy of a config node (OmegaConf nodes; dicts, lists and dataclasses pass through)."""
+    """A resolved plain-Python copy of a config node: an OmegaConf node or a dataclass instance becomes a dict;
+    dicts, lists and plain values pass through."""
     from omegaconf import OmegaConf
 
-    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+    if OmegaConf.is_config(node):
+        return OmegaConf.to_container(node, resolve=True)
+    return dataclasses.asdict(node) if dataclasses.is_dataclass(node) and not isinstance(node, type) else node

@@ -10,7 +10,6 @@ provide them. ``make test-fast`` (``-m "not slow and not corpora"``) needs no co
 import functools
 import http.server
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -58,9 +57,11 @@ def shared_data_dir(request) -> Path:
 
 
 @pytest.fixture
-def serve(request):
+def serve():
     """``serve(folder)`` -> (url, hits): a real HTTP server on 127.0.0.1 serving ``folder`` (a corpus mirror)."""
-    servers = []
+    from loopback import LoopbackHTTP
+
+    servers: list[LoopbackHTTP] = []
 
     def start(directory: Path) -> tuple[str, list]:
         hits: list[str] = []
@@ -73,12 +74,9 @@ def serve(request):
             def log_message(self, *args):  # keep pytest output clean
                 pass
 
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
-        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(srv)
-        return f"http://127.0.0.1:{srv.server_address[1]}", hits
+        servers.append(LoopbackHTTP(functools.partial(Handler, directory=str(directory))))
+        return servers[-1].url, hits
 
     yield start
     for srv in servers:
-        srv.shutdown()
-        srv.server_close()
+        srv.close()

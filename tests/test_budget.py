@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import numpy as np
@@ -25,6 +25,7 @@ from socinf.targets.base import CountingTarget
 from socinf.targets.query_cache import QueryCache
 from socinf.targets.remote_client import RemoteTarget
 from socinf_cli.config import ServeConfig
+from loopback import LoopbackHTTP, made_then_stopped
 
 D, CLASSES = 6, ["a", "b"]
 
@@ -87,28 +88,13 @@ class FakeAPI:
                 self.send(json.dumps({"probabilities": api.seen[key], "classes": api.classes,
                                       "model_id": "fake-1"}).encode())
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.http = LoopbackHTTP(Handler)
+        self.port, self.url, self.close = self.http.port, self.http.url, self.http.close
 
 
 @pytest.fixture
 def fake():
-    made = []
-
-    def make(**kw) -> FakeAPI:
-        made.append(FakeAPI(**kw))
-        return made[-1]
-
-    yield make
-    for api in made:
-        api.close()
+    yield from made_then_stopped(FakeAPI)
 
 
 def _unique_rows(n: int, seed: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -35,6 +35,7 @@ from socinf.owner import defenses
 from socinf.targets.query_cache import QueryCache
 from socinf_cli.remote import open_remote_target
 from socinf.targets.remote_client import RemoteTarget
+from loopback import LoopbackHTTP, made_then_stopped
 from socinf_runner import KEY, socinf, start_server
 
 pytestmark = pytest.mark.slow  # real servers, subprocesses and sweeps
@@ -133,27 +134,13 @@ class FaultProxy:
                         proxy.after_forward(proxy)
                 self.reply(answer.status_code, content)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.http = LoopbackHTTP(Handler)
+        self.url, self.close = self.http.url, self.http.close
 
 
 @pytest.fixture
 def proxy_factory():
-    made = []
-
-    def make(upstream: str, **kw) -> FaultProxy:
-        made.append(FaultProxy(upstream, **kw))
-        return made[-1]
-
-    yield make
-    for p in made:
-        p.close()
+    yield from made_then_stopped(FaultProxy)
 
 
 # ------------------------------------------------------------------ the API itself

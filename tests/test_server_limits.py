@@ -19,6 +19,7 @@ from socinf.errors import ConfigError
 from socinf.serve.app import check_serve_config, create_app, server_config
 from socinf.serve.model import ServedModel, input_schema
 from socinf_cli.config import ServeConfig
+from loopback import made_then_stopped
 from socinf_runner import socinf
 
 D, KEY = 8, "k3y-for-the-limits-test-0001"
@@ -58,15 +59,7 @@ class Live:
 
 @pytest.fixture
 def live():
-    made = []
-
-    def make(**serve) -> Live:
-        made.append(Live(**serve))
-        return made[-1]
-
-    yield make
-    for server in made:
-        server.stop()
+    yield from made_then_stopped(Live, stop="stop")
 
 
 def post(url: str, content, **headers):

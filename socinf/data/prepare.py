@@ -2,7 +2,7 @@
 (paper IV.A). ``prepare_data`` takes a ``DatasetConfig`` and an ``EvalConfig`` (or Hydra nodes of that shape)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +37,9 @@ class PreparedData:
         return len(self.class_names)
 
 
-def _as_dict(settings) -> dict:
-    return asdict(settings) if is_dataclass(settings) else plain(settings)
-
-
 def data_key(dataset, evaluation, seed: int) -> str:
     """Content hash of what features and splits depend on: dataset settings, evaluation settings, seed."""
-    return content_key("data", _as_dict(dataset), _as_dict(evaluation), seed)
+    return content_key("data", plain(dataset), plain(evaluation), seed)
 
 
 def corpus_source(dataset, data_root: Path, data_dir: str | None = None, url_base: str | None = None,
@@ -119,6 +115,6 @@ def prepare_data(dataset, evaluation, seed: int, source: Path, cache: StageCache
     if dataset.name in USER_FILES and source.exists():  # a user's file may change under the same path
         stamp = (source.stat().st_size, source.stat().st_mtime_ns)
     key = content_key(data_key(dataset, evaluation, seed), stamp)
-    config = {"dataset": _as_dict(dataset), "eval": _as_dict(evaluation), "seed": seed, "source_stamp": stamp}
+    config = {"dataset": plain(dataset), "eval": plain(evaluation), "seed": seed, "source_stamp": stamp}
     prepared, hit = cache.get_or_compute("data", key, lambda: _prepare(dataset, evaluation, seed, source), config)
     return prepared, key, hit
