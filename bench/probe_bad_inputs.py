@@ -1,12 +1,13 @@
 """Probe of issue #11: send every bad input on its list and count what happens.
 
-    PYTHONPATH=. .venv/bin/python bench/probe_bad_inputs.py
+    PYTHONPATH=. .venv/bin/python bench/probe_bad_inputs.py [cli] [server] [budget] [library]   (default: all)
 
 1. CLI: bad config values, hyper-parameters, CSV tables, secrets on the command line, a corrupt query cache
    and planted stage-cache files, each a real `socinf run` -> one line (exit 2), a traceback, or accepted.
 2. Server: a real `socinf serve`; a 64 MB body (its RSS and /healthz latency meanwhile), a 100 MB one,
    hostile JSON, key guessing, a half-open connection, a replayed Idempotency-Key.
 3. Budget: a billing HTTP server on 127.0.0.1 (slow, lying, constant); records it billed beyond each budget.
+4. Library: `socinf.audit` and the attack classes on real Tweet(4) slices (``probe_library.py``, issue 19).
 
 Prints the counts the issue asks for: tracebacks, silent wrong results, records billed beyond budget.
 """
@@ -278,12 +279,21 @@ def probe_budget(tmp: Path) -> int:
     return beyond
 
 
-def main() -> None:
+def main(sections: list[str]) -> None:
+    from probe_library import probe_library
+
+    sections = sections or ["cli", "server", "budget", "library"]
+    server, beyond = {}, 0
     with tempfile.TemporaryDirectory(prefix="socinf-probe-") as name:
         tmp = Path(name)
-        probe_cli(tmp)
-        server = probe_server(tmp)
-        beyond = probe_budget(tmp)
+        if "cli" in sections:
+            probe_cli(tmp)
+        if "server" in sections:
+            server = probe_server(tmp)
+        if "budget" in sections:
+            beyond = probe_budget(tmp)
+        if "library" in sections:
+            probe_library(counts)
     print(f"\noutcomes: {counts}")
     print(f"tracebacks {counts['traceback']}, silent wrong results {counts['silent']}, "
           f"records billed beyond budget {beyond}; server RSS {server.get('rss idle MB', 0):.0f} MB idle, "
@@ -293,4 +303,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

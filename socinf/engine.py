@@ -1,10 +1,12 @@
 """One audit of a black-box model: fit the attacks, ask the target once for the evaluation records, score.
 
 ``run_attacks`` is the engine both front doors use: ``socinf run`` (the CLI builds the attacks from its
-config) and ``socinf.audit`` (a Python caller's own model and data). The evaluation answers are asked for
-once and shared by every attack and every threshold attack, so comparing methods costs no extra query; the
-threshold attacks' cut-offs come from a shadow model on the attacker's own data, never from the
-evaluation members.
+config) and ``socinf.audit`` (a Python caller's own model and data), both through the method table
+(``socinf.methods``). Before any query or training it checks what it receives: every attack's settings, the
+evaluation records and their membership, the attacker's knowledge, the seed. The evaluation answers are asked
+for once and shared by every attack and the threshold attacks, so comparing methods costs no extra query; the
+threshold attacks' cut-offs come from a shadow model on the attacker's own data, never from the evaluation
+members.
 """
 from __future__ import annotations
 
@@ -13,8 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from socinf.attacks.base import AttackContext, AttackerKnowledge
+from socinf.errors import ConfigError
 from socinf.evaluation.metrics import membership_metrics
+from socinf.evaluation.overlap import check_distinct_sets, record_overlap
 from socinf.evaluation.verdict import strongest
+from socinf.settings import SEED, THREADS, check_value
 from socinf.targets.base import CountingTarget
 
 
@@ -29,6 +34,28 @@ class AttackRun:
     baselines: dict[str, dict] = field(default_factory=dict)  # threshold attacks: metrics
     baseline_scores: dict[str, np.ndarray] = field(default_factory=dict)
     strongest: dict = field(default_factory=dict)
+    overlap: dict = field(default_factory=dict)  # exact duplicate records between the sets (evaluation.overlap)
+    thresholds: dict = field(default_factory=dict)  # each attack's decision threshold (attacker-side)
+
+
+def check_inputs(knowledge: AttackerKnowledge, ctx: AttackContext, X_eval, y_eval, membership) -> None:
+    """What the engine receives, in one line per fault: records, labels and membership that agree."""
+    check_value("seed", ctx.seed, [SEED])
+    check_value("threads", ctx.threads, [THREADS])
+    K, d = knowledge.n_classes, knowledge.n_features
+    if X_eval.ndim != 2 or X_eval.shape[1] != d:
+        raise ConfigError(f"evaluation records of shape {list(X_eval.shape)}: expected (n, {d}) like the attacker's")
+    if len(y_eval) != len(X_eval) or len(membership) != len(X_eval):
+        raise ConfigError(f"{len(X_eval)} evaluation records with {len(y_eval)} labels and {len(membership)} "
+                          "membership flags: expected one of each per record")
+    if not set(np.unique(membership).tolist()) == {0, 1}:
+        raise ConfigError("membership: expected both members (1) and non-members (0) among the evaluation records")
+    for what, y in (("evaluation", y_eval), ("population", knowledge.y_aux)):
+        if len(y) and (np.min(y) < 0 or np.max(y) >= K):
+            raise ConfigError(f"{what} labels {sorted(set(np.unique(y).tolist()) - set(range(K)))[:5]}: expected "
+                              f"class indices 0..{K - 1}")
+    if len(knowledge.X_aux) and knowledge.X_aux.shape[1:] != (d,):
+        raise ConfigError(f"population records of width {knowledge.X_aux.shape[1]}: expected {d} features")
 
 
 def _fit(attack, target, knowledge, ctx, X_eval, y_eval) -> dict:
@@ -40,25 +67,32 @@ def _fit(attack, target, knowledge, ctx, X_eval, y_eval) -> dict:
 
 
 def run_attacks(attacks: list, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext,
-                X_eval: np.ndarray, y_eval: np.ndarray, membership: np.ndarray,
-                threshold_shadow: tuple | None = None) -> AttackRun:
-    """Fit each attack through the black box, score the evaluation records, and (with ``threshold_shadow`` =
-    (algorithm, params) of the calibration shadow) the threshold attacks on the same answers."""
+                X_eval: np.ndarray, y_eval: np.ndarray, membership: np.ndarray, thresholds=None) -> AttackRun:
+    """Fit each attack through the black box, score the evaluation records, and (``thresholds``: a
+    ``ThresholdAttacks``) the threshold attacks on the same answers."""
+    X_eval, y_eval, membership = np.asarray(X_eval), np.asarray(y_eval), np.asarray(membership)
+    check_inputs(knowledge, ctx, X_eval, y_eval, membership)
+    inside = membership == 1
+    check_distinct_sets(X_eval[inside], y_eval[inside], X_eval[~inside], y_eval[~inside], knowledge.X_aux, knowledge.y_aux)
+    for attack in [*attacks, *([thresholds] if thresholds is not None else [])]:
+        attack.settings()  # every bad setting before any query or training
     reports = {attack.name: _fit(attack, target, knowledge, ctx, X_eval, y_eval) for attack in attacks}
     with ctx.timed("evaluation"), target.stage("evaluation"):
         probs = target.predict_proba(X_eval)
-    run = AttackRun(probs, reports)
+    run = AttackRun(probs, reports, overlap=record_overlap(X_eval[inside], X_eval[~inside], knowledge.X_aux))
     for attack in attacks:
         run.scores[attack.name] = np.asarray(attack.score(probs, y_eval), dtype=np.float64)
+        run.thresholds[attack.name] = attack.threshold
         run.metrics[attack.name] = membership_metrics(membership, run.scores[attack.name], attack.threshold)
         if hasattr(attack, "diagnose"):  # self-checks on attacker-side data; membership is not passed
             run.metrics[attack.name]["diagnostics"] = attack.diagnose(run.scores[attack.name])
-    if threshold_shadow is not None:
-        from socinf.attacks.baselines import baseline_scores, score_baselines
-
+    if thresholds is not None:
         with ctx.timed("baselines"):
-            run.baselines = score_baselines(threshold_shadow, target, knowledge, ctx, probs, y_eval, membership)
-        run.baseline_scores = baseline_scores(probs, y_eval)
+            run.reports[thresholds.name] = thresholds.fit(target, knowledge, ctx)
+        run.baseline_scores = thresholds.scores(probs, y_eval)
+        run.thresholds.update(thresholds.thresholds_)
+        run.baselines = {name: membership_metrics(membership, scores, thresholds.thresholds_[name])
+                         for name, scores in run.baseline_scores.items()}
     with ctx.timed("verdict"):
         run.strongest = strongest({**run.metrics, **run.baselines}, {**run.scores, **run.baseline_scores},
                                   membership, seed=ctx.seed)

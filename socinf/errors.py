@@ -22,5 +22,9 @@ class QueryBudgetExceeded(SocinfError):
     """The next query batch would exceed ``target.max_queries``."""
 
 
+class TargetAnswerError(SocinfError):
+    """The model under audit answered something that is not a matrix of class probabilities."""
+
+
 class RemoteTargetError(SocinfError):
     """The prediction API answered with an error or a malformed response."""

@@ -2,6 +2,8 @@
 experiment configs use. Both are read by the library (reports of saved runs) and by the CLI (composing)."""
 from __future__ import annotations
 
+PROTOCOL_NAMES = ("honest", "paper")
+
 
 def protocol_name(synthesis: str, eval_nonmembers: str) -> str:
     """"paper" for the paper's own protocol (IV.B.4: real attacker records as X_s, tested on them), else "honest"."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from socinf.data.dataset_config import SUPPORTED_CLASSES
 from socinf.errors import DataError, SocinfError
 
-CORPORA = ("tweet", "weibo", "clue")
+CORPORA = tuple(SUPPORTED_CLASSES)  # the pinned corpora
 INFO_VIEWS = {"tweet": (4, 2), "weibo": (3, 5), "clue": (7,)}
 USAGE = """usage: socinf data fetch [tweet|weibo|clue|all] [key=value ...]
        socinf data info  [tweet|weibo|clue|all] [key=value ...]

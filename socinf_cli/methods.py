@@ -1,35 +1,32 @@
-"""``method=``: build the library's attack object from the composed config (the Hydra layer only builds)."""
+"""``method=``: the composed config as the library's ``MethodSettings``; the attack is built from the library's
+method table (``socinf.methods``), as ``socinf.audit`` builds it."""
 from __future__ import annotations
 
-from socinf.errors import ConfigError
-from socinf.io import plain
+from socinf.attacks.attack_model import AttackModelConfig
+from socinf.attacks.lira import LiRAConfig
+from socinf.attacks.mimic_config import MimicConfig
+from socinf.attacks.rmia import RMIAConfig
+from socinf.attacks.shadow import ShadowConfig
+from socinf.attacks.synthesis import SynthesisConfig
+from socinf.methods import MethodSettings, build
+from socinf.settings import fields_of
+from socinf_cli.targets import model_params, shadow_algorithm
 
-METHODS = ("socinf", "shadow", "lira", "rmia")
-REFERENCE_KEYS = {"lira": ("n_references", "reference_model", "reference_data", "online", "fixed_variance"),
-                  "rmia": ("n_references", "reference_model", "reference_data", "offline_a", "gamma", "n_population")}
+
+def method_settings(cfg) -> MethodSettings:
+    """What the run's method may be built from: the attacker's guess of the target's algorithm and every group."""
+    algorithm, params = shadow_algorithm(cfg)
+    mlp = model_params(cfg, "mlp") if cfg.method.reference_model == "mlp" else None
+    return MethodSettings(algorithm=algorithm, params=params, attack=fields_of(cfg.attack, AttackModelConfig, "attack"),
+                          synthesis=fields_of(cfg.synthesis, SynthesisConfig, "synthesis"),
+                          mimic=fields_of(cfg.mimic, MimicConfig, "mimic"),
+                          shadow=fields_of(cfg.method, ShadowConfig, "method"),
+                          lira=fields_of(cfg.method, LiRAConfig, "method"), rmia=fields_of(cfg.method, RMIAConfig, "method"),
+                          mlp_params=mlp)
 
 
-def build_method(cfg):
-    name, a = cfg.method.name, cfg.attack
-    attack = {"attack_model": a.name, "attack_params": plain(a.params), "features": a.features}
-    if name == "socinf":
-        from socinf.attacks.socinf import SocInf
-
-        return SocInf(synthesis=plain(cfg.synthesis), mimic=plain(cfg.mimic), **attack)
-    if name in ("shadow", "lira", "rmia"):
-        from socinf_cli.targets import model_params, shadow_algorithm
-
-        algorithm, params = shadow_algorithm(cfg)
-    if name == "shadow":
-        from socinf.attacks.shadow import ShadowTraining
-
-        return ShadowTraining(algorithm=algorithm, params=params, n_models=cfg.method.n_models, **attack)
-    if name in REFERENCE_KEYS:
-        from socinf.attacks.lira import LiRA
-        from socinf.attacks.rmia import RMIA
-
-        keys = {key: cfg.method[key] for key in REFERENCE_KEYS[name]}
-        mlp = model_params(cfg, "mlp") if cfg.method.reference_model == "mlp" else None
-        return (LiRA if name == "lira" else RMIA)(algorithm=algorithm, params=params, synthesis=plain(cfg.synthesis),
-                                                  mlp_params=mlp, **keys)
-    raise ConfigError(f"method={name!r}: expected one of {', '.join(METHODS)}")
+def build_methods(cfg) -> tuple[object, object | None]:
+    """(the configured attack, the threshold attacks or None), each built once per run."""
+    settings = method_settings(cfg)
+    thresholds = build("thresholds", settings) if cfg.method.baselines else None
+    return build(cfg.method.name, settings), thresholds

@@ -24,10 +24,11 @@ from socinf.errors import ConfigError, RemoteTargetError
 from socinf.serve.model import REPORT_FILE, SPLIT_FILE, split_key
 from socinf.io import plain
 from socinf.targets.base import CountingTarget, OpenedTarget
+from socinf.settings import fields_of
 from socinf.targets.remote_client import RemoteTarget
+from socinf.targets.remote_settings import RemoteSettings
 
 SPAWNED_ENDPOINT = "socinf-serve:spawned"  # a spawned server's port changes every run; its model_id does not
-BUDGET_SCOPES = ("target", "run")  # target.budget_scope: the endpoint + model across runs | this run dir
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -87,27 +88,11 @@ def _spent_by_stage(counting: CountingTarget, client: RemoteTarget) -> str:
     return ", ".join(f"{stage}={n}" for stage, n in sent.items() if n) or "none"
 
 
-def check_client_config(t) -> None:
-    for key, value in (("timeout_s", t.timeout_s), ("start_timeout_s", t.start_timeout_s), ("deadline_s", t.deadline_s)):
-        if value is not None and not value > 0:
-            raise ConfigError(f"target.{key}={value}: expected seconds > 0")
-    for key, value in (("max_retries", t.max_retries), ("backoff_s", t.backoff_s)):
-        if value < 0:
-            raise ConfigError(f"target.{key}={value}: expected >= 0")
-    if t.budget_scope not in BUDGET_SCOPES:
-        raise ConfigError(f"target.budget_scope={t.budget_scope}: expected one of {', '.join(BUDGET_SCOPES)}")
-    if t.max_queries is not None and t.max_queries < 0:
-        raise ConfigError(f"target.max_queries={t.max_queries}: expected records >= 0, or null (no budget)")
-    if t.url and not str(t.url).startswith(("http://", "https://")):
-        raise ConfigError(f"target.url={t.url}: expected http://host:port or https://host:port")
-
-
 def _client(t, url: str, api_key, prepared, db, endpoint: str, scope: str, seed: int) -> RemoteTarget:
     """The HTTP client for ``target.protocol``: socinf's own API, or the Open Inference Protocol (v2). ``db``
     keeps the budget ledger always and the answers when ``target.query_cache`` is on."""
-    common = dict(batch_size=t.batch_size, timeout_s=t.timeout_s, deadline_s=t.deadline_s, max_retries=t.max_retries,
-                  backoff_s=t.backoff_s, max_queries=t.max_queries, cache=db if t.query_cache else None, ledger=db,
-                  budget_scope=scope, seed=seed)
+    settings = fields_of(t, RemoteSettings, "target")
+    common = dict(settings=settings, cache=db if t.query_cache else None, ledger=db, budget_key=scope, seed=seed)
     if t.protocol == "v2":
         from socinf.targets.v2_client import V2Target
 
@@ -131,7 +116,6 @@ def open_remote_target(cfg, prepared, key: str) -> Iterator:
     from socinf_cli.remote_server import spawned_server
 
     t = cfg.target
-    check_client_config(t)
     with ExitStack() as stack:
         if t.url:
             if not t.server_dir:
@@ -159,7 +143,7 @@ def open_remote_target(cfg, prepared, key: str) -> Iterator:
         served = _read_json(server_dir / REPORT_FILE, "the target's accuracy report")
         report = {**served, "name": "remote", "served_model": served.get("name"), "endpoint": client.url,
                   "server_dir": str(server_dir)}
-        counting = CountingTarget(client, prepared.n_classes, prepared.X.shape[1])
+        counting = CountingTarget(client, prepared.n_classes, prepared.X.shape[1], row_sums=client.row_sums)
         client.spent_by_stage = lambda: _spent_by_stage(counting, client)
         yield OpenedTarget(counting, content_key(key, client.model_id), report, splits,
                            lambda: query_stats(client, cache_path))

@@ -52,11 +52,10 @@ def serve(cfg, run_dir: Path) -> None:
     """Train the model on the member split, then serve it until SIGINT / SIGTERM."""
     from threadpoolctl import threadpool_limits
 
-    from socinf.serve.app import check_serve_config, run_server
+    from socinf.serve.app import run_server
     from socinf_cli.validate import validate
 
-    validate(cfg)
-    check_serve_config(cfg.serve)
+    validate(cfg)  # serve.* included (socinf.serve.config.ServeConfig: a non-loopback host needs a real key)
     threadpool_limits(cfg.threads)  # BLAS threads of the model; torch is not needed (nor imported) here
     run_dir = Path(run_dir)
     served = build_served_model(cfg, run_dir)

@@ -5,11 +5,12 @@ full table in its own ``run.log``; this Hydra callback adds one table of every j
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
+
+from socinf.rundir import read_failure, read_metrics
 
 
 FIXED_ENV = "SOCINF_SWEEP_FIXED"  # keys of the sweep's fixed overrides, for the jobs' one-line reports
@@ -26,13 +27,13 @@ def _overrides(job_dir: Path) -> list[str]:
 def _job_row(job_dir: Path, common: set[str]) -> tuple[str, ...]:
     overrides = " ".join(o for o in _overrides(job_dir) if o not in common)
     try:
-        m = json.loads((job_dir / "metrics.json").read_text())
+        m = read_metrics(job_dir) or {}
         a = m["attack"]
         return (job_dir.name, overrides, "complete", f"{a['auc']:.3f}" if a["auc"] is not None else "—",
                 f"{a['tpr_at_1pct_fpr']:.3f}", f"{m['target']['overfitting_gap']:.3f}")
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    status = "failed" if (job_dir / "failed.json").exists() else "no result"  # why: the job's line, failed.json
+    status = "failed" if read_failure(job_dir) is not None else "no result"  # why: the job's line, failed.json
     return job_dir.name, overrides, status, "", "", ""
 
 

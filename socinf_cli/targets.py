@@ -81,14 +81,13 @@ def open_target(cfg, prepared: PreparedData, cache: StageCache, data_key: str) -
         return
     from socinf.owner import defenses
 
-    if cfg.target.name not in LOCAL_MODELS:
-        raise ConfigError(f"target={cfg.target.name!r}: expected one of {', '.join(LOCAL_MODELS + ('remote',))}")
     model = train_local_target(cfg, prepared, cache, key)
     served = defenses.defended(model, cfg.defense)  # the output boundary, as the API would apply it
     report = utility_report(cfg.target.name, served, prepared, prepared.splits)  # what API users get
     report["defense"] = defenses.describe(model, cfg.defense)
-    n_features = prepared.X.shape[1]
-    yield OpenedTarget(CountingTarget(served, prepared.n_classes, n_features), key, report, prepared.splits)
+    row_sums = defenses.row_sum_bounds(defenses.check_defense(cfg.defense), prepared.n_classes)
+    counting = CountingTarget(served, prepared.n_classes, prepared.X.shape[1], row_sums=row_sums, name=cfg.target.name)
+    yield OpenedTarget(counting, key, report, prepared.splits)
 
 
 def query_all(target: CountingTarget, X: np.ndarray, stage: str) -> np.ndarray:

@@ -5,13 +5,12 @@ other jobs finish; ``SweepCheck`` (a Hydra callback, in the launching process)
 then counts this sweep's jobs without a complete ``metrics.json`` and the CLI
 exits non-zero saying how many failed. ``resume=true`` skips a job only if its
 dir holds a complete result *of the same override set* (``JOB_FILE``), never
-by job number alone; such a job is not even launched (``socinf_cli.resume``).
+by job number alone; such a job is not even launched (``hydra_plugins.socinf_sweeper``).
 SIGTERM to the launching process stops the workers (as Ctrl-C does), and a
 worker whose launcher is gone stops by itself.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -28,8 +27,7 @@ from hydra.types import RunMode
 from rich.console import Console
 
 from socinf.errors import SocinfError
-from socinf.io import atomic_write_json
-from socinf.report.runs import JOB_FILE, override_set, saved_override_set
+from socinf.rundir import holds_result_of, is_complete, override_set, saved_override_set, write_failure
 from socinf.runtime import summarised_warnings
 
 log = logging.getLogger("socinf")
@@ -43,18 +41,6 @@ def _run_dir() -> Path:
 
 def _is_multirun() -> bool:
     return HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def is_complete(run_dir: Path) -> bool:
-    try:
-        return bool(json.loads((run_dir / "metrics.json").read_text()).get("complete"))
-    except (OSError, ValueError):
-        return False
-
-
-def holds_result_of(run_dir: Path, overrides) -> bool:
-    """The ``resume=true`` rule: ``run_dir`` holds a complete ``metrics.json`` of this very override set."""
-    return is_complete(run_dir) and saved_override_set(run_dir) == override_set(overrides)
 
 
 def _discard_stub(run_dir: Path) -> None:
@@ -91,36 +77,33 @@ def run_task(cfg) -> None:
     if _is_multirun() and not _WATCHING and os.environ.get("SOCINF_SWEEP_PARENT") == str(os.getppid()):
         _WATCHING.append(threading.Thread(target=_watch_launcher, args=(os.getppid(),), daemon=True))
         _WATCHING[0].start()  # once per worker process (a worker runs job after job)
-    if cfg.resume and is_complete(run_dir):  # socinf_cli.resume launches no such job; one may finish meanwhile
+    if cfg.resume and is_complete(run_dir):  # the sweeper launches no such job; one may finish meanwhile
         if holds_result_of(run_dir, HydraConfig.get().overrides.task):
             log.info("resume: %s already has a complete metrics.json; skipped", run_dir)
             return
         saved = saved_override_set(run_dir)
         log.info("resume: %s holds the result of %s, not of this job's %s; rerunning", run_dir,
                  " ".join(saved) if saved is not None else "unrecorded overrides", " ".join(_job_overrides()))
-    for stale in ("failed.json", JOB_FILE, "metrics.json"):  # .hydra/ already describes this job, not theirs
-        (run_dir / stale).unlink(missing_ok=True)
-    try:
+    try:  # an earlier result in run_dir stays as it is until this run has written its own (socinf.rundir)
         with summarised_warnings(log, logging.INFO if _is_multirun() else logging.WARNING):
-            result = run_audit(cfg, run_dir)
+            result = run_audit(cfg, run_dir, _job_overrides())
     except SocinfError as exc:
         if not _is_multirun():
             _discard_stub(run_dir)
             print(f"socinf: error: {exc}", file=sys.stderr)  # once: not also as a log line
             raise SystemExit(2)
         log.info("job failed: socinf: error: %s", exc)  # run.log; the terminal gets the job's one line
-        atomic_write_json(run_dir / "failed.json", {"error": str(exc), "kind": type(exc).__name__})
+        write_failure(run_dir, str(exc), type(exc).__name__)
         print_job_line(HydraConfig.get().overrides.task, None, error=str(exc))
         return
     except Exception as exc:  # noqa: BLE001 - a sweep keeps going; the failure is recorded for `report`
         if not _is_multirun():
             raise
         log.info("job failed:\n%s", traceback.format_exc())
-        atomic_write_json(run_dir / "failed.json", {"error": f"{type(exc).__name__}: {exc}", "kind": "crash"})
+        write_failure(run_dir, f"{type(exc).__name__}: {exc}", "crash")
         print_job_line(HydraConfig.get().overrides.task, None, error=f"{type(exc).__name__}: {exc}")
         return
-    atomic_write_json(run_dir / JOB_FILE, {"overrides": _job_overrides()})
-    log.info("metrics written to %s", run_dir / "metrics.json")
+    log.info("result written to %s", run_dir)
     if _is_multirun():  # one line per job on the terminal; the full table in the job's run.log
         print_job_line(HydraConfig.get().overrides.task, result)
         with open(run_dir / f"{HydraConfig.get().job.name}.log", "a", encoding="utf-8") as fh:

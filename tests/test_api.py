@@ -46,8 +46,8 @@ def test_a_plain_function_is_a_black_box_and_population_free_audit_runs_socinf(s
                           nonmembers=(X[1::2][:150], y[1::2][:150]), seed=0,
                           synthesis={"name": "format", "n_records": 300},
                           mimic=socinf.attacks.MimicConfig(epochs=5))
-    assert list(result.metrics["methods"]) == ["socinf"]
-    assert 0.0 <= result.metrics["methods"]["socinf"]["auc"] <= 1.0
+    assert list(result.metrics["attacks"]) == ["socinf"] and result.metrics["method"]["name"] == "socinf"
+    assert 0.0 <= result.metrics["attack"]["auc"] <= 1.0
     assert result.metrics["queries"]["per_stage"]["synthesis"]["sent"] >= 300  # data-free: it asked the target
 
 
@@ -89,6 +89,6 @@ def test_lira_and_rmia_from_python_find_a_fully_grown_forest(shared_data_dir, mo
     model = RandomForestClassifier(n_estimators=30, random_state=0).fit(X[members], y[members])
     result = socinf.audit(model, (X[members], y[members]), (X[nonmembers], y[nonmembers]), (X[pop], y[pop]),
                           methods=["lira", "rmia"], seed=0)
-    assert set(result.metrics["methods"]) == {"lira", "rmia"}
-    assert result.metrics["methods"]["lira"]["auc"] > 0.75 and result.metrics["methods"]["rmia"]["auc"] > 0.75
-    assert result.metrics["method"]["lira"]["lira"]["reference_size"] <= 300  # never larger than the target's
+    assert set(result.metrics["attacks"]) == {"lira", "rmia"}
+    assert result.metrics["attacks"]["lira"]["auc"] > 0.75 and result.metrics["attacks"]["rmia"]["auc"] > 0.75
+    assert result.metrics["reports"]["lira"]["lira"]["reference_size"] <= 300  # never larger than the target's

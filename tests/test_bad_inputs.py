@@ -20,13 +20,13 @@ from socinf_runner import socinf
     (["target=logistic", "+target.params.bogus=1"], "target.params.bogus: unknown hyper-parameter"),
     (["target=mlp", "target.params.hidden_layer_sizes=[-3]"], "target.params.hidden_layer_sizes=[-3]: must be > 0"),
     (["target=remote", "target.model=xgboost", "method=shadow"], None),  # conf/target/xgboost.yaml is fine
-    (["mimic.width=50000"], "mimic.width=50000: expected a number in [1, 4096]"),
-    (["mimic.depth=100"], "mimic.depth=100: expected a number in [1, 64]"),
+    (["mimic.width=50000"], "mimic.width=50000: expected an integer in [1, 4096]"),
+    (["mimic.depth=100"], "mimic.depth=100: expected an integer in [1, 64]"),
     (["mimic.lr_g=0"], "mimic.lr_g=0.0: expected a number in (0, 10]"),
     (["mimic.lr_d=nan"], "mimic.lr_d=nan: expected a number in (0, 10]"),
-    (["target.max_retries=1000"], "target.max_retries=1000: expected a number in [0, 100]"),
+    (["target.max_retries=1000"], "target.max_retries=1000: expected an integer in [0, 100]"),
     (["serve.header_timeout_s=0"], "serve.header_timeout_s=0.0: expected a number in (0, 3600]"),
-    (["defense=round", "defense.digits=99"], "defense.digits=99: expected a number in [1, 15]"),
+    (["defense=round", "defense.digits=99"], "defense.digits=99: expected an integer in [1, 15] or null"),
     (["dataset.keywords_per_class=[10,0,10,10]"], "dataset.keywords_per_class[1]=0"),
 ])
 def test_bad_numbers_and_hyper_parameters_are_one_config_error(overrides, message):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socinf.attacks.baselines import (THRESHOLD_ATTACKS, attacker_side_thresholds, baseline_scores,
-                                          best_threshold, score_baselines)
+from socinf.attacks.baselines import (THRESHOLD_ATTACKS, ThresholdAttacks, attacker_side_thresholds,
+                                          baseline_scores, best_threshold)
+from socinf.evaluation.metrics import membership_metrics
 
 # XGBoost with 2,000 keyword features, deep trees and no shrinkage: train accuracy ~1.0, test ~0.85.
 OVERFIT = ["dataset=tweet", "dataset.n_keywords=2000", "target=xgboost", "target.params.max_depth=8",
@@ -65,14 +66,17 @@ def test_threshold_attacks_on_known_members_with_attacker_side_thresholds(tmp_pa
         membership = np.r_[np.ones(len(s.eval_members), int), np.zeros(len(s.eval_nonmembers), int)]
         probs = query_all(target, prepared.X[eval_idx], "evaluation")
         sent_before = target.ledger.as_dict()["sent"]
-        results = score_baselines(shadow_algorithm(cfg), target, knowledge, ctx, probs, prepared.y[eval_idx], membership)
+        attacks = ThresholdAttacks(*shadow_algorithm(cfg))
+        attacks.fit(target, knowledge, ctx)
+        scores = attacks.scores(probs, prepared.y[eval_idx])
+        results = {n: membership_metrics(membership, scores[n], attacks.thresholds_[n]) for n in THRESHOLD_ATTACKS}
         assert target.ledger.as_dict()["per_stage"]["baselines"] == {"sent": 0, "cached": 0}
         assert target.ledger.as_dict()["sent"] == sent_before
         # thresholds come from attacker-side data only: the same without any evaluation record,
         # and the same whatever the evaluation membership says
         expected = attacker_side_thresholds(*shadow_algorithm(cfg), knowledge, ctx)
         shuffled = np.random.default_rng(0).permutation(membership)
-        again = score_baselines(shadow_algorithm(cfg), target, knowledge, ctx, probs, prepared.y[eval_idx], shuffled)
+        again = {n: membership_metrics(shuffled, scores[n], attacks.thresholds_[n]) for n in THRESHOLD_ATTACKS}
     assert opened.report["overfitting_gap"] > 0.08  # the target really is overfit
     for name in THRESHOLD_ATTACKS:
         assert results[name]["threshold"] == pytest.approx(expected[name]) == again[name]["threshold"]

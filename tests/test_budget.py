@@ -24,7 +24,7 @@ from socinf.serve.model import ServedModel, input_schema
 from socinf.targets.base import CountingTarget
 from socinf.targets.query_cache import QueryCache
 from socinf.targets.remote_client import RemoteTarget
-from socinf_cli.config import ServeConfig
+from socinf.serve.config import ServeConfig
 from loopback import LoopbackHTTP, made_then_stopped
 
 D, CLASSES = 6, ["a", "b"]

@@ -16,7 +16,7 @@ from rich.console import Console
 from socinf.attacks.label_only import gap_attack_scores
 from socinf.cache import StageCache
 from socinf_cli.compose import compose
-from socinf_cli.config import DefenseConfig
+from socinf.owner.defense_config import DefenseConfig
 from socinf_cli.paths import prepare
 from socinf.errors import ConfigError
 from socinf.report import defenses as defense_report

@@ -115,7 +115,7 @@ def test_cli_lira_run_completes(tmp_path, shared_data_dir):
 
 
 @pytest.mark.parametrize("overrides, expected", [
-    ("method=lira method.n_references=1", "method.n_references=1: LiRA needs at least 2"),
+    ("method=lira method.n_references=1", "method.n_references=1: expected an integer in [2, 100000]"),
     ("method=lira method.online=true eval.nonmembers=attacker synthesis=population", "method.online=true"),
     ("method=rmia method.reference_data=synthetic synthesis=population", "method.reference_data=synthetic"),
     ("method=lira dataset.per_class=10 eval.size=4", "method.reference_data=population: the attacker's"),

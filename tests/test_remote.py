@@ -24,7 +24,7 @@ import uvicorn
 
 from socinf.cache import StageCache
 from socinf_cli.compose import compose
-from socinf_cli.config import ServeConfig
+from socinf.serve.config import ServeConfig
 from socinf.errors import ConfigError, RemoteTargetError
 from socinf_cli.pipeline import run_audit
 from socinf_cli.paths import data_root, prepare
@@ -267,7 +267,7 @@ def test_429_retry_after_is_honoured(root, shared_data_dir, tmp_path, server, pr
 @pytest.mark.parametrize("mutate,problem", [
     (lambda body: b'{"probabilities": [[0.5, 0.5', "not valid JSON"),
     (lambda body: json.dumps({**json.loads(body), "probabilities": json.loads(body)["probabilities"][:-1]}).encode(),
-     r"shape \[19, 4\]; expected \[20, 4\]"),
+     r"shape \[19, 4\] for the 20 records asked; expected \(20, 4\)"),
     (lambda body: json.dumps({**json.loads(body), "probabilities": (np.asarray(json.loads(body)["probabilities"])
                                                                     * 0.5).tolist()}).encode(), "sum to 0.5, not 1"),
     (lambda body: json.dumps({**json.loads(body), "classes": ["a", "b", "c", "d"]}).encode(), "unknown or reordered"),

@@ -103,11 +103,11 @@ def test_a_failed_job_is_exactly_what_is_missing(seed_sweep):
     out, done = seed_sweep
     missing = rows(out / "report" / "missing.csv")
     assert len(missing) == 1
-    assert missing[0]["seed"] == "-1" and "seed=-1: must be >= 0" in missing[0]["detail"]
+    assert missing[0]["seed"] == "-1" and "seed=-1: expected an integer in [0, 4294967295]" in missing[0]["detail"]
     assert missing[0]["dataset"] == "Tweet(4)" and missing[0]["target"] == "logistic"
     table = rows(out / "report" / "runs.csv")
     assert [(r["seed"], r["status"]) for r in table] == [("0", "complete"), ("1", "complete"), ("-1", "failed")]
-    assert "must be >= 0" in table[2]["error"]
+    assert "expected an integer in [0, 4294967295]" in table[2]["error"]
     assert "1 failed job(s) of 3" in done.stdout
 
 

@@ -79,7 +79,7 @@ def test_rerun_in_the_same_dir_reuses_finished_stages_and_pays_no_queries_twice(
 @pytest.mark.parametrize("override, expected", [
     ("dataset.num_classes=7", "dataset.num_classes=7: tweet offers 2 or 4"),
     ("eval.size=100000", "eval.size=100000: at most"),
-    ("dataset.n_keywords=-5", "dataset.n_keywords=-5: must be a positive integer"),
+    ("dataset.n_keywords=-5", "dataset.n_keywords=-5: expected an integer in [1, 1000000] or null"),
     ("dataset.split=official dataset=weibo", "dataset.split=official: only tweet"),
     ("synthesis.accept=maybe", "synthesis.accept='maybe': expected one of new, confidence"),
 ])

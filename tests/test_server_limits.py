@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from socinf.errors import ConfigError
 from socinf.serve.app import check_serve_config, create_app, server_config
 from socinf.serve.model import ServedModel, input_schema
-from socinf_cli.config import ServeConfig
+from socinf.serve.config import ServeConfig
 from loopback import made_then_stopped
 from socinf_runner import socinf
 

@@ -242,7 +242,7 @@ def test_attacker_knowledge_experiment_sweeps_the_fraction_on_an_overfit_target(
     assert cfg.hydra.sweeper.params["+experiment/sota_method"] == "lira,rmia,shadow,socinf"  # each attack
     validate(cfg)
     cfg.dataset.attacker_fraction = 0.0
-    with pytest.raises(ConfigError, match=r"dataset.attacker_fraction=0.0: must lie in \(0, 1\]"):
+    with pytest.raises(ConfigError, match=r"dataset.attacker_fraction=0.0: expected a number in \(0, 1\]"):
         validate(cfg)
 
 

@@ -151,7 +151,7 @@ def test_v2_faults_name_what_is_wrong(mlserver, root, shared_data_dir):
         V2Target(url, "nope", ["a", "b"], max_retries=0).connect()
     client = V2Target(url, out.name, ["anger", "fear", "joy"], max_retries=0)  # one class short
     client.connect()
-    with pytest.raises(RemoteTargetError, match=r"probabilities have shape \[2, 4\]; expected \[2, 3\]"):
+    with pytest.raises(RemoteTargetError, match=r"answers have 4 columns, but the labels name 3 classes"):
         client.predict_proba(np.eye(2, client.n_features))
     X = np.eye(12, client.n_features)
     with QueryCache(root / "queries.sqlite") as cache:  # budget and cache: RemoteTarget's, shared
@@ -183,7 +183,7 @@ def proba(data, shape=(1, 4), datatype="FP64", name="predict_proba", **extra) ->
     (proba([1, 0, 0, 0], datatype="INT64"), "predict_proba has datatype 'INT64'; expected one of FP16, FP32, FP64"),
     (proba([0.5, 0.5, 0, 0], model_version="v-other"), "the service swapped its model mid-run"),
     (proba([0.5, 0.5, 0]), r"data do not form a numeric tensor of shape \[1, 4\]"),
-    (proba([0.5, 0.4, 0, 0]), "the probabilities of record 0 sum to 0.9, not 1"),
+    (proba([0.5, 0.4, 0, 0]), r"rows sum to 0.9, not 1 \(record 0\)"),
     ([1, 2], "no 'predict_proba' output tensor"),
 ])
 def test_malformed_v2_answers_are_refused(mlserver, payload, message):

@@ -9,14 +9,33 @@ threshold of 0.5 means the same for every attack model.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Dict, Mapping
 
 import numpy as np
 
 from socinf.errors import ConfigError
+from socinf.settings import MAPPING, Options, check
 
 ATTACK_MODELS = ("xgboost", "svm", "knn", "nn")
 FEATURE_MODES = ("sorted", "raw")
+
+
+@dataclass
+class AttackModelConfig:
+    """``attack=``: the attack model of SocInf's stage 4 and of Shadow training."""
+
+    name: str = "xgboost"  # xgboost (the paper's) | svm | knn | nn
+    features: str = "sorted"  # sorted: class-agnostic sorted probability vector | raw
+    params: Dict[str, Any] = field(default_factory=dict)  # the estimator's hyper-parameters
+
+    constraints: ClassVar[dict] = {"name": [Options(ATTACK_MODELS)], "features": [Options(FEATURE_MODES)],
+                                   "params": [MAPPING]}
+
+
+def attack_model_settings(attack) -> AttackModelConfig:
+    """The checked attack-model settings an attack object stores as ``attack_model``, ``attack_params``, ``features``."""
+    return check(AttackModelConfig(attack.attack_model, attack.features, dict(attack.attack_params or {})), "attack")
 
 
 def attack_features(probs: np.ndarray, mode: str) -> np.ndarray:

@@ -58,17 +58,6 @@ class AttackContext:
                 tick(1, 1)
 
 
-def as_config(value, cls):
-    """A settings dataclass from an instance, a mapping (plain dict or OmegaConf node) or None (defaults)."""
-    if value is None:
-        return cls()
-    if isinstance(value, cls):
-        return value
-    from socinf.io import plain
-
-    return cls(**plain(value))
-
-
 def check_fitted(attack, attribute: str) -> None:
     """scikit-learn's convention: using an attack before ``fit`` is a NotFittedError naming the fix."""
     if not hasattr(attack, attribute):

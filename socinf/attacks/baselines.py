@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from socinf.attacks.base import AttackContext, AttackerKnowledge
+from socinf.attacks.base import AttackContext, AttackerKnowledge, check_fitted
 from socinf.attacks.label_only import GAP_THRESHOLD, gap_attack_scores
-from socinf.attacks.shadow import shadow_model
-from socinf.evaluation.metrics import membership_metrics
+from socinf.attacks.shadow import check_algorithm, shadow_model
 from socinf.targets.base import CountingTarget
 
 EPS = 1e-12
@@ -96,13 +95,25 @@ def attacker_side_thresholds(algorithm: str, params: dict, knowledge: AttackerKn
             for name, fn in THRESHOLD_ATTACKS.items()}
 
 
-def score_baselines(shadow: tuple[str, dict], target: CountingTarget, knowledge: AttackerKnowledge,
-                    ctx: AttackContext, probs_eval: np.ndarray, labels_eval: np.ndarray,
-                    membership: np.ndarray) -> dict[str, dict]:
-    """Metrics of each threshold attack on the evaluation answers (``membership`` is used to score only).
-    ``shadow`` = (algorithm, params) of the one shadow model the thresholds are calibrated on."""
-    with target.stage("baselines"):  # reuses probs_eval: nothing is asked of the target; the stage shows 0
-        target.book_cached(0)
-        thresholds = attacker_side_thresholds(*shadow, knowledge, ctx)
-    scores = baseline_scores(probs_eval, labels_eval)
-    return {name: membership_metrics(membership, scores[name], thresholds[name]) for name in THRESHOLD_ATTACKS}
+class ThresholdAttacks:
+    """Every threshold attack at once: ``fit`` picks each one's cut-off on one shadow model of ``algorithm``
+    (with ``params``) on the attacker's records; ``scores`` / ``thresholds_`` then score any target answers."""
+
+    name = "thresholds"
+
+    def __init__(self, algorithm="xgboost", params=None):
+        self.algorithm, self.params = algorithm, params
+
+    def settings(self) -> None:
+        check_algorithm(self.algorithm)
+
+    def fit(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> dict:
+        self.settings()
+        with target.stage("baselines"):  # scored on the evaluation answers: nothing is asked; the stage shows 0
+            target.book_cached(0)
+            self.thresholds_ = attacker_side_thresholds(self.algorithm, dict(self.params or {}), knowledge, ctx)
+        return {"thresholds": dict(self.thresholds_)}
+
+    def scores(self, probs: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+        check_fitted(self, "thresholds_")
+        return baseline_scores(probs, labels)

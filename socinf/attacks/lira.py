@@ -20,11 +20,12 @@ evaluation answers are asked of the target (references are the attacker's own mo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import ClassVar, Optional
 
 import numpy as np
 
 from socinf.attacks.references import EPS, ReferenceAttack, ReferenceConfig, View
+from socinf.settings import BOOLEAN
 
 FIXED_VARIANCE_BELOW = 64  # references: below this, one global sigma (Carlini et al., Sec. V-B)
 
@@ -33,6 +34,8 @@ FIXED_VARIANCE_BELOW = 64  # references: below this, one global sigma (Carlini e
 class LiRAConfig(ReferenceConfig):
     online: bool = False  # references also train on half the candidates (IN/OUT Gaussians)
     fixed_variance: Optional[bool] = None  # None: fixed when n_references < 64
+
+    constraints: ClassVar[dict] = {**ReferenceConfig.constraints, "online": [BOOLEAN], "fixed_variance": [None, BOOLEAN]}
 
 
 def logit_confidence(p_y: np.ndarray) -> np.ndarray:
@@ -61,6 +64,7 @@ class LiRA(ReferenceAttack):
     on ``synthetic`` records (``synthesis``: a ``SynthesisConfig`` or mapping); offline unless ``online``."""
 
     name = "lira"
+    settings_class = LiRAConfig
 
     def __init__(self, algorithm="xgboost", params=None, n_references: int = LiRAConfig.n_references,
                  reference_model: str = LiRAConfig.reference_model, reference_data: str = LiRAConfig.reference_data,

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+from socinf.settings import BOOLEAN, TEXT, Interval
 
 
 @dataclass
@@ -29,6 +32,14 @@ class MimicConfig:
     # attacker-side fix. Measured: logistic overfitting level 1 (near-uniform answers) AUC 0.43 -> 0.57 (README).
     # False in mimic=gan_paper: the paper has no such step.
     orient: bool = True
+
+    constraints: ClassVar[dict] = {
+        "name": [TEXT], "depth": [Interval(int, 1, 64)], "width": [Interval(int, 1, 4096)],
+        "d_depth": [Interval(int, 1, 64)], "d_width": [Interval(int, 1, 4096)], "epochs": [Interval(int, 1, 100_000)],
+        "batch_size": [Interval(int, 1, 1_000_000)], "lr_g": [Interval(float, 0, 10, "right")],
+        "lr_d": [Interval(float, 0, 10, "right")], "fidelity_weight": [Interval(float, 0, 1e6)],
+        "holdout_fraction": [Interval(float, 0, 1, "neither")], "orient": [BOOLEAN],
+    }
 
 
 GAN_KEYS = ("depth", "width", "d_depth", "d_width", "epochs", "batch_size", "lr_g", "lr_d", "fidelity_weight")

@@ -20,16 +20,19 @@ references in turn as the target ("pseudo-targets") on records whose membership 
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from socinf.attacks.base import AttackContext, AttackerKnowledge, as_config, check_fitted
-from socinf.attacks.synthesis import SynthesisConfig, check_applies, synthesize
+from socinf.attacks.base import AttackContext, AttackerKnowledge, check_fitted
+from socinf.attacks.synthesis import GENERATIVE, SynthesisConfig, check_applies, synthesize
 from socinf.cache import content_key
 from socinf.data.splits import stratified_cut
 from socinf.errors import ConfigError
+from socinf.settings import Interval, Options, check, settings_from
 from socinf.targets.base import CountingTarget
 
 REFERENCE_MODELS = ("target", "mlp")
@@ -46,6 +49,11 @@ class ReferenceConfig:
     n_references: int = 16
     reference_model: str = "target"  # target (its algorithm and hyper-parameters) | mlp
     reference_data: str = "population"  # population (real labelled records) | synthetic
+
+    constraints: ClassVar[dict] = {
+        "n_references": [Interval(int, 2, 100_000)], "reference_model": [Options(REFERENCE_MODELS)],
+        "reference_data": [Options(REFERENCE_DATA)],
+    }
 
 
 @dataclass
@@ -76,9 +84,7 @@ def _pool(cfg: ReferenceConfig, synthesis, target: CountingTarget, knowledge: At
     """(X, y, target answers or None, source key) the references are drawn from."""
     if cfg.reference_data == "population":
         return knowledge.X_aux, knowledge.y_aux, None, "population"
-    syn = as_config(synthesis, SynthesisConfig)
-    if syn.name not in ("statistics", "format"):
-        raise ConfigError(f"synthesis={syn.name!r}: reference_data=synthetic needs synthesis=statistics or format")
+    syn = settings_from(synthesis, SynthesisConfig, "synthesis")
     check_applies(syn.name, knowledge.X_aux)
     key = content_key("reference_data", ctx.data_key, asdict(syn), ctx.seed, ctx.target_key)
 
@@ -166,13 +172,22 @@ class ReferenceAttack:
     online = False
     needs_candidates = True  # run_attacks passes the evaluation records (not their membership) to fit
 
-    def check_params(self) -> None:
-        if not isinstance(self.n_references, int) or self.n_references < 2:
-            raise ConfigError(f"method.n_references={self.n_references}: {type(self).__name__} needs at least 2 "
-                              "reference models")
-        for key, allowed in (("reference_model", REFERENCE_MODELS), ("reference_data", REFERENCE_DATA)):
-            if getattr(self, key) not in allowed:
-                raise ConfigError(f"method.{key}={getattr(self, key)!r}: expected one of {', '.join(allowed)}")
+    settings_class: type = ReferenceConfig  # LiRAConfig | RMIAConfig: the settings this attack stores
+
+    def settings(self):
+        """This attack's settings as its checked settings dataclass (``method.<field>=...`` on a bad value)."""
+        from socinf.attacks.shadow import check_algorithm
+
+        names = [f.name for f in dataclasses.fields(self.settings_class)]
+        settings = check(self.settings_class(**{k: getattr(self, k) for k in names}), "method")
+        if self.reference_model == "target":
+            check_algorithm(self.algorithm)
+        if self.reference_data == "synthetic":
+            syn = settings_from(self.synthesis, SynthesisConfig, "synthesis")
+            if syn.name not in GENERATIVE:
+                raise ConfigError(f"synthesis={syn.name!r}: method.reference_data=synthetic needs synthesis=statistics "
+                                  "or format to synthesize records from (or method.reference_data=population)")
+        return settings
 
     def _algorithm(self) -> tuple:
         if self.reference_model == "mlp":
@@ -183,7 +198,7 @@ class ReferenceAttack:
             candidates: tuple | None = None) -> dict:
         """``candidates`` = (X, y) of the records ``score`` will be asked about, in that order (the
         references' answers on them are what the target's answers are compared with)."""
-        self.check_params()
+        self.settings()
         if candidates is None:
             raise ConfigError(f"{self.name}: fit(target, knowledge, ctx, candidates=(X, y)) needs the records to score")
         X_c, y_c = np.asarray(candidates[0]), np.asarray(candidates[1], dtype=int)

@@ -16,11 +16,12 @@ Target queries: the evaluation answers, plus the target's answers on the z recor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from socinf.attacks.references import ReferenceAttack, ReferenceConfig, View, reference_probs, true_class
-from socinf.errors import ConfigError
+from socinf.settings import Interval
 
 
 @dataclass
@@ -28,6 +29,10 @@ class RMIAConfig(ReferenceConfig):
     offline_a: float = 0.3  # Pr(x) = 0.5 ((1 + a) p_out + (1 - a))
     gamma: float = 1.0  # LR(x) / LR(z) must exceed gamma for z to count
     n_population: int = 2000  # population records z (at most the attacker's pool)
+
+    constraints: ClassVar[dict] = {**ReferenceConfig.constraints, "offline_a": [Interval(float, 0, 1)],
+                                   "gamma": [Interval(float, 0, None, "neither")],
+                                   "n_population": [Interval(int, 1, 10**8)]}
 
 
 def offline_marginal(ref_p: np.ndarray, out: np.ndarray, a: float) -> np.ndarray:
@@ -49,6 +54,7 @@ class RMIA(ReferenceAttack):
     ``reference_model``, ``reference_data``, ``synthesis``, ``mlp_params``)."""
 
     name = "rmia"
+    settings_class = RMIAConfig
 
     def __init__(self, algorithm="xgboost", params=None, n_references: int = RMIAConfig.n_references,
                  reference_model: str = RMIAConfig.reference_model, reference_data: str = RMIAConfig.reference_data,
@@ -57,15 +63,6 @@ class RMIA(ReferenceAttack):
         self.algorithm, self.params, self.n_references = algorithm, params, n_references
         self.reference_model, self.reference_data, self.synthesis = reference_model, reference_data, synthesis
         self.offline_a, self.gamma, self.n_population, self.mlp_params = offline_a, gamma, n_population, mlp_params
-
-    def check_params(self) -> None:
-        super().check_params()
-        if not 0 <= self.offline_a <= 1:
-            raise ConfigError(f"method.offline_a={self.offline_a}: must lie in [0, 1]")
-        if not self.gamma > 0:
-            raise ConfigError(f"method.gamma={self.gamma}: must be > 0")
-        if not isinstance(self.n_population, int) or self.n_population < 1:
-            raise ConfigError(f"method.n_population={self.n_population}: must be a positive integer")
 
     def _fit_more(self, refs, target, ctx) -> dict:
         """The population z: the references' probabilities, and the target's (queried unless already known)."""

@@ -14,15 +14,44 @@ target's own, or for ``target=remote`` those of ``target.model``).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 
-from socinf.attacks.attack_model import AttackModel
+from socinf.attacks.attack_model import AttackModel, AttackModelConfig, attack_model_settings
 from socinf.attacks.base import AttackContext, AttackerKnowledge, check_fitted
 from socinf.cache import content_key
 from socinf.data.splits import stratified_cut
 from socinf.errors import ConfigError
 from socinf.owner.models import LOCAL_MODELS, accuracy, fit_local_model
+from socinf.settings import Interval, check
 from socinf.targets.base import CountingTarget
+
+
+@dataclass
+class ShadowConfig:
+    """``method=shadow``'s own setting (the attack model is ``attack=``, the algorithm the target's)."""
+
+    n_models: int = 10  # shadow models, each on a stratified half of the attacker's records
+
+    constraints: ClassVar[dict] = {"n_models": [Interval(int, 1, 1000)]}
+
+
+def check_algorithm(algorithm) -> None:
+    """What shadow and reference models copy: one of ``LOCAL_MODELS`` or a scikit-learn-compatible estimator."""
+    if algorithm is None:
+        raise ConfigError("algorithm=None: shadow, reference and threshold attacks train models with the target's "
+                          "algorithm; pass a scikit-learn-compatible estimator as the model, or algorithm=<an unfitted "
+                          f"estimator or one of {', '.join(LOCAL_MODELS)}>")
+    if isinstance(algorithm, str):
+        if algorithm not in LOCAL_MODELS:
+            raise ConfigError(f"target.model={algorithm!r}: shadow and reference models need one of "
+                              f"{', '.join(LOCAL_MODELS)}, or an estimator to copy")
+    elif not (hasattr(algorithm, "fit") and hasattr(algorithm, "get_params")):
+        raise ConfigError(f"algorithm={type(algorithm).__name__}: shadow and reference models copy the target's "
+                          "training algorithm; expected one of " + ", ".join(LOCAL_MODELS) +
+                          " or an unfitted scikit-learn-compatible estimator")
 
 
 def shadow_model(algorithm: str, params: dict, knowledge: AttackerKnowledge, index: int, ctx: AttackContext):
@@ -52,19 +81,19 @@ class ShadowTraining:
     name = "shadow"
     threshold = 0.5  # attack models are trained on balanced in/out sets
 
-    def __init__(self, algorithm: str = "xgboost", params=None, n_models: int = 10, attack_model: str = "xgboost",
-                 attack_params=None, features: str = "sorted"):
+    def __init__(self, algorithm: str = "xgboost", params=None, n_models: int = ShadowConfig.n_models,
+                 attack_model: str = AttackModelConfig.name, attack_params=None,
+                 features: str = AttackModelConfig.features):
         self.algorithm, self.params, self.n_models = algorithm, params, n_models
         self.attack_model, self.attack_params, self.features = attack_model, attack_params, features
 
-    def _check_params(self) -> None:
-        if not isinstance(self.n_models, int) or self.n_models < 1:
-            raise ConfigError(f"method.n_models={self.n_models}: must be a positive integer")
-        if isinstance(self.algorithm, str) and self.algorithm not in LOCAL_MODELS:
-            raise ConfigError(f"target.model={self.algorithm!r}: shadow training needs one of {', '.join(LOCAL_MODELS)}")
+    def settings(self) -> ShadowConfig:
+        check_algorithm(self.algorithm)
+        attack_model_settings(self)
+        return check(ShadowConfig(self.n_models), "method")
 
     def fit(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> dict:
-        self._check_params()
+        self.settings()
         algorithm, params = self.algorithm, dict(self.params or {})
         probs, labels, is_in, train_acc, test_acc = [], [], [], [], []
         with ctx.timed("shadow_models"):

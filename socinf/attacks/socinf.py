@@ -10,13 +10,17 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from socinf.attacks import diagnostics
-from socinf.attacks.attack_model import AttackModel
-from socinf.attacks.base import AttackContext, AttackerKnowledge, as_config, check_fitted
+from socinf.attacks.attack_model import AttackModel, AttackModelConfig, attack_model_settings
+from socinf.attacks.base import AttackContext, AttackerKnowledge, check_fitted
 from socinf.attacks.inout import kmeans_in_out_split
 from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
 from socinf.attacks.synthesis import SynthesisConfig, check_applies, synthesize
 from socinf.cache import content_key
+from socinf.errors import ConfigError
+from socinf.settings import settings_from
 from socinf.targets.base import CountingTarget
+
+NEEDS_POPULATION = ("statistics", "population")  # syntheses that draw on the attacker's real records
 
 
 @dataclass
@@ -34,14 +38,19 @@ class SocInf:
     name = "socinf"
     threshold = 0.5
 
-    def __init__(self, synthesis=None, mimic=None, attack_model: str = "xgboost", attack_params=None,
-                 features: str = "sorted"):
+    def __init__(self, synthesis=None, mimic=None, attack_model: str = AttackModelConfig.name, attack_params=None,
+                 features: str = AttackModelConfig.features):
         self.synthesis, self.mimic = synthesis, mimic
         self.attack_model, self.attack_params, self.features = attack_model, attack_params, features
 
     # Stage 1: X_s and the target's answers Y_s (both cached; cached answers are free).
-    def _synthesize(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> tuple[SyntheticData, str]:
-        config = as_config(self.synthesis, SynthesisConfig)
+    def settings(self) -> tuple[SynthesisConfig, MimicConfig]:
+        """The checked synthesis and mimic settings (and attack model), as ``fit`` will use them."""
+        attack_model_settings(self)
+        return settings_from(self.synthesis, SynthesisConfig, "synthesis"), settings_from(self.mimic, MimicConfig, "mimic")
+
+    def _synthesize(self, config: SynthesisConfig, target: CountingTarget, knowledge: AttackerKnowledge,
+                    ctx: AttackContext) -> tuple[SyntheticData, str]:
         syn = asdict(config)
         check_applies(syn["name"], knowledge.X_aux)  # before the cache: an entry is no excuse
         needs_target = syn["name"] == "format"
@@ -63,12 +72,16 @@ class SocInf:
         return data, key
 
     def fit(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> dict:
+        synthesis, mimic_config = self.settings()
+        if synthesis.name in NEEDS_POPULATION and len(knowledge.y_aux) < 2:
+            raise ConfigError(f"synthesis={synthesis.name}: draws on the attacker's own records, but it holds "
+                              f"{len(knowledge.y_aux)}; give a population, or use synthesis=format (data-free)")
         with ctx.timed("synthesis"):
-            syn, syn_key = self._synthesize(target, knowledge, ctx)
+            syn, syn_key = self._synthesize(synthesis, target, knowledge, ctx)
         with ctx.timed("inout"):  # Stage 2
             is_in = kmeans_in_out_split(syn.Y, random_state=ctx.seed)
         with ctx.timed("mimic"):  # Stage 3
-            mimic, held_out, report = self._mimic(syn, is_in, syn_key, knowledge, ctx)
+            mimic, held_out, report = self._mimic(mimic_config, syn, is_in, syn_key, knowledge, ctx)
         with ctx.timed("attack_model"):  # Stage 4
             train_in = np.flatnonzero(is_in)
             train_in = train_in[~np.isin(train_in, held_out)]
@@ -79,8 +92,7 @@ class SocInf:
             self.attack_model_.fit(mimic.predict_proba(syn.X[rows]), labels)
         self.diagnostics_ = diagnostics.fit_checks(is_in, mimic.predict_proba(syn.X[held_out]), syn.Y[held_out],
                                                    self.attack_model_.score(syn.Y))
-        orient = as_config(self.mimic, MimicConfig).orient
-        self.flipped_ = diagnostics.should_flip(self.diagnostics_["orientation"], orient)
+        self.flipped_ = diagnostics.should_flip(self.diagnostics_["orientation"], mimic_config.orient)
         report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum()),
                        "orientation_flipped": self.flipped_})
         return report
@@ -92,8 +104,8 @@ class SocInf:
         found = {**self.diagnostics_, "score_spread": diagnostics.score_spread(scores)}
         return {name: found[name] for name in diagnostics.CHECKS}
 
-    def _mimic(self, syn: SyntheticData, is_in: np.ndarray, syn_key: str, knowledge: AttackerKnowledge, ctx: AttackContext):
-        config = as_config(self.mimic, MimicConfig)
+    def _mimic(self, config: MimicConfig, syn: SyntheticData, is_in: np.ndarray, syn_key: str,
+               knowledge: AttackerKnowledge, ctx: AttackContext):
         m = asdict(config)
         rng = np.random.default_rng([ctx.seed, 3])
         inside = np.flatnonzero(is_in)

@@ -18,14 +18,17 @@ auxiliary records; nothing is generated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from socinf.errors import ConfigError
+from socinf.settings import Interval, Options
 from socinf.targets.base import CountingTarget
 
 
 SYNTHESES = ("statistics", "format", "population")
+GENERATIVE = ("statistics", "format")  # the syntheses that make new records (population reuses real ones)
 ACCEPT_RULES = ("new", "confidence")  # format: the paper's literal rule | Shokri et al.'s hill-climb
 
 
@@ -48,6 +51,19 @@ class SynthesisConfig:
     conf_min: float = 0.5  # a record is kept only above this confidence in its chain's class
     max_steps: int = 200  # accept=confidence: a chain that found nothing in this many queries restarts
     max_proposals: int = 200000  # format: hard bound on target queries / proposals of the walk
+
+    constraints: ClassVar[dict] = {
+        "name": [Options(SYNTHESES)], "n_records": [Interval(int, 1, 10_000_000)],
+        "burn_in": [Interval(int, 0, 1_000_000)], "noise_flips": [Interval(int, 0, 100_000)],
+        "start_density": [Interval(float, 0, 1, "neither")], "accept": [Options(ACCEPT_RULES)],
+        "n_flip": [Interval(int, 1, 100_000)], "k_max": [Interval(int, 1, 100_000)], "k_min": [Interval(int, 1, 100_000)],
+        "rej_max": [Interval(int, 0, 1_000_000)], "conf_min": [Interval(float, 0, 1, "left")],
+        "max_steps": [Interval(int, 1, 10**9)], "max_proposals": [Interval(int, 1, 10**9)],
+    }
+
+    def check_together(self, group: str) -> None:
+        if self.k_min > self.k_max:
+            raise ConfigError(f"{group}.k_min={self.k_min}: must be <= {group}.k_max={self.k_max}")
 
 
 def pairwise_model(X: np.ndarray, smoothing: float = 0.5, clip: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
@@ -123,8 +139,6 @@ def change_features(X: np.ndarray, k, density: float, rng) -> np.ndarray:
 
 def format_walk(target: CountingTarget, cfg, rng, chains_per_class: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """Records the random walks produce, and the class each walk was generating for (``cfg``: SynthesisConfig)."""
-    if cfg.accept not in ACCEPT_RULES:
-        raise ConfigError(f"synthesis.accept={cfg.accept!r}: expected one of {', '.join(ACCEPT_RULES)}")
     d, k = target.n_features, target.n_classes
     chain_class = np.repeat(np.arange(k), chains_per_class)
     current = format_starts(len(chain_class), d, cfg.start_density, rng)
@@ -187,7 +201,7 @@ def synthesize_format(target: CountingTarget, cfg, rng) -> np.ndarray:
 def check_applies(name: str, X_aux: np.ndarray) -> None:
     """statistics and format sample binary records: refuse numeric features rather than mangle them."""
     numeric = np.flatnonzero(~np.isin(X_aux, (0, 1)).all(axis=0))
-    if name in ("statistics", "format") and len(numeric):
+    if name in GENERATIVE and len(numeric):
         raise ConfigError(f"synthesis={name}: samples binary features, but {len(numeric)} feature column(s) "
                           f"(first: index {numeric[0]}) hold other values; use synthesis=population")
 

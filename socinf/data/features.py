@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from socinf.data.dataset_config import KEYWORD_METHODS
 from socinf.errors import ConfigError
 
-KEYWORD_METHODS = ("chi2", "logodds")
 _EN_TOKEN = re.compile(r"[a-z0-9']+")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 

@@ -14,14 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from socinf.data.corpus import Corpus
+from socinf.data.dataset_config import LANGUAGES, SUPPORTED_CLASSES, WEIBO_DOMAINS, check_num_classes
 from socinf.data.registry import EMOTIONS, corpus_files
 from socinf.errors import DataError, SocinfError
 
-SUPPORTED_CLASSES = {"tweet": (2, 4), "weibo": (3, 5), "clue": (7,)}
 SPLITS = ("train", "dev", "test")  # rank order: a duplicate keeps its earliest split
-WEIBO_DOMAINS = ("all", "usual", "virus")
-CORPORA = (*SUPPORTED_CLASSES, "text", "csv")  # dataset.name: the pinned corpora, a user's own texts or table
-LANGUAGES = ("en", "zh")  # dataset=text: en word tokens or zh character n-grams (features.KeywordFeaturizer)
 CLUE_CLASSES = ["anger", "disgust", "fear", "happiness", "like", "sadness", "surprise"]
 
 # (corpus, num_classes) -> (class names, raw label -> class name or None = not in this scheme)
@@ -182,19 +179,11 @@ def cap_per_class(corpus: Corpus, per_class: int | None, seed: int) -> Corpus:
 
 # ---------------------------------------------------------------- public entry points
 
-def check_num_classes(name: str, num_classes: int) -> None:
-    if name not in SUPPORTED_CLASSES:
-        raise SocinfError(f"dataset.name={name!r}: expected one of {', '.join(CORPORA)}")
-        raise SocinfError(f"dataset.name={name!r}: known corpora are {', '.join(SUPPORTED_CLASSES)}, text and csv")
-    offered = SUPPORTED_CLASSES[name]
-    if num_classes not in offered:
-        raise SocinfError(f"dataset.num_classes={num_classes}: {name} offers "
-                          f"{' or '.join(str(k) for k in offered)}")
-
-
 def load_corpus(name: str, num_classes: int, corpus_dir: Path, per_class: int | None, seed: int,
                 domain: str = "all") -> Corpus:
     """Load ``tweet`` / ``weibo`` / ``clue`` from ``corpus_dir`` (not checksum-verified here)."""
+    if name not in SUPPORTED_CLASSES:
+        raise SocinfError(f"dataset.name={name!r}: expected one of {', '.join(SUPPORTED_CLASSES)}")
     check_num_classes(name, num_classes)
     if domain not in WEIBO_DOMAINS or (domain != "all" and name != "weibo"):
         raise SocinfError(f"dataset.domain={domain}: only weibo has domains (all, usual, virus)")

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from socinf.cache import StageCache, content_key
+from socinf.data.dataset_config import USER_FILES
 from socinf.data.features import KeywordFeaturizer, keywords_per_class
 from socinf.data.splits import Splits, make_splits
 from socinf.errors import ConfigError, DataError
 from socinf.io import plain
 
 DISPLAY_NAMES = {"tweet": "Tweet", "weibo": "Weibo", "clue": "CLUE", "csv": "CSV", "text": "Text"}
-USER_FILES = ("csv", "text")  # datasets read from the user's own file (dataset.path), not a pinned corpus
 
 
 def dataset_label(name: str, num_classes) -> str:

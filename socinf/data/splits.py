@@ -19,11 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from socinf.data.corpus import Corpus
+from socinf.data.dataset_config import NONMEMBER_POOLS, SPLIT_RULES
 from socinf.errors import ConfigError
 
 
-SPLIT_RULES = ("random", "official")
-NONMEMBER_POOLS = ("heldout", "attacker")
 
 
 @dataclass

@@ -29,13 +29,12 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-from omegaconf import OmegaConf
 
 from socinf.errors import ConfigError
+from socinf.owner.defense_config import DEFENSES, TRAINING_DEFENSES, DefenseConfig  # noqa: F401 - re-exported
 from socinf.owner.models import LOCAL_MODELS, fit_local_model
-
-DEFENSES = ("none", "round", "top_k", "label_only", "dp", "regularize")
-TRAINING_DEFENSES = ("dp", "regularize")
+from socinf.io import plain
+from socinf.settings import settings_from
 DP_LOGISTIC_KEYS = ("C", "max_iter", "tol", "fit_intercept")
 DP_MLP_KEYS = ("epochs", "batch_size", "lr")
 NO_DP_TRAINER = ("defense=dp with target=xgboost: XGBoost has no maintained differentially private trainer; "
@@ -112,26 +111,11 @@ class DefendedModel:
 
 # ------------------------------------------------------------------ checks
 
-def check_defense(defense, target_name: str | None = None) -> None:
-    """One ConfigError line for a bad defense setting (call before any training)."""
-    d = defense
-    if d.name not in DEFENSES:
-        raise ConfigError(f"defense={d.name!r}: expected one of {', '.join(DEFENSES)}")
-    if d.digits is not None and d.digits < 1:
-        raise ConfigError(f"defense.digits={d.digits}: must be an integer >= 1 (decimals kept)")
-    if d.k is not None and d.k < 1:
-        raise ConfigError(f"defense.k={d.k}: must be an integer >= 1 (probabilities kept)")
-    if d.name == "round" and d.digits is None:
-        raise ConfigError("defense.digits=null: defense=round needs defense.digits (e.g. 1 keeps one decimal)")
-    if d.name == "top_k" and d.k is None:
-        raise ConfigError("defense.k=null: defense=top_k needs defense.k (e.g. 1 keeps the largest probability)")
-    if d.name in ("none", "label_only") and (d.digits is not None or d.k is not None):
-        fix = "use defense=round / defense=top_k" if d.name == "none" else "a one-hot answer has nothing to coarsen"
-        raise ConfigError(f"defense={d.name} with defense.digits={d.digits}, defense.k={d.k}: "
-                          f"expected both null ({fix})")
+def check_defense(defense, target_name: str | None = None) -> DefenseConfig:
+    """The checked ``DefenseConfig`` (from it or a mapping of its fields), and the rules between the defense and
+    the target's algorithm ``target_name``; one ConfigError line otherwise (call before any training)."""
+    d = settings_from(defense, DefenseConfig, "defense")
     if d.name == "dp":
-        if d.epsilon is None or d.epsilon <= 0:
-            raise ConfigError(f"defense.epsilon={d.epsilon}: defense=dp needs a privacy budget epsilon > 0")
         if target_name == "xgboost":
             raise ConfigError(NO_DP_TRAINER)
         if target_name == "logistic" and (d.data_norm is None or d.data_norm <= 0):
@@ -142,11 +126,11 @@ def check_defense(defense, target_name: str | None = None) -> None:
                 raise ConfigError(f"defense.delta={d.delta}: DP-SGD needs 0 < delta < 1 (e.g. 1e-5)")
             if d.max_grad_norm is None or d.max_grad_norm <= 0:
                 raise ConfigError(f"defense.max_grad_norm={d.max_grad_norm}: DP-SGD needs a clipping norm > 0")
+    return d
 
 
 def _algorithm_params(defense, target_name: str) -> dict:
-    params = OmegaConf.to_container(defense.params, resolve=True) if OmegaConf.is_config(defense.params) \
-        else dict(defense.params or {})
+    params = dict(plain(defense.params) or {})
     chosen = params.get(target_name) or {}
     if not isinstance(chosen, dict):
         raise ConfigError(f"defense.params.{target_name}={chosen!r}: expected a mapping of hyper-parameters")
@@ -196,7 +180,7 @@ def fit_with_defense(name, params, defense, X, y, seed, threads):
     The fitted model carries ``socinf_defense_`` (what was applied, the epsilon
     spent), which ``describe`` reports; output defenses are applied later by ``defended``.
     """
-    check_defense(defense, name)
+    defense = check_defense(defense, name)
     if name not in LOCAL_MODELS:
         raise ConfigError(f"target={name!r} is not a local model; expected one of {', '.join(LOCAL_MODELS)}")
     params = dict(params)
@@ -214,7 +198,7 @@ def fit_with_defense(name, params, defense, X, y, seed, threads):
 
 def defended(model, defense):
     """The model as the API serves it: wrapped by the output defense, or itself when there is none."""
-    check_defense(defense)
+    defense = check_defense(defense)
     return DefendedModel(model, defense) if has_output_defense(defense) else model
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from socinf.protocol import PROTOCOL_NAMES
 from socinf.io import atomic_write_text
 from socinf.report import tables
 from socinf.report.figures import grouped_bars
@@ -60,7 +61,7 @@ def summary(long: pd.DataFrame) -> pd.DataFrame:
     """Per cell and method the sweep ran: mean, std and seed count of each metric, and its job count."""
     rows = []
     attacks = [m for m in dict.fromkeys(long.method) if m.startswith(("socinf", "shadow"))]
-    for protocol in _order(long.protocol, ("honest", "paper")):
+    for protocol in _order(long.protocol, PROTOCOL_NAMES):
         for dataset in _order(long.dataset, PAPER_ROWS):
             for target in _order(long.target, PAPER_TARGETS):
                 cell = long[(long.protocol == protocol) & (long.dataset == dataset) & (long.target == target)]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from socinf.attacks.attack_model import ATTACK_MODELS
 from socinf.report.figures import ecdf_panels
 from socinf.report.frame import PAPER_METRICS, PAPER_TARGETS, TARGET_TITLES, runs_frame, socinf_paper_runs
 
-ATTACK_MODELS = ("xgboost", "svm", "knn", "nn")
 
 
 def _socinf(frame):

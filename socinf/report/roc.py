@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from socinf.protocol import PROTOCOL_NAMES
+from socinf.rundir import SCORES_FILE
 from socinf.report.figures import roc_grid
 from socinf.report.frame import PAPER_ROWS, PAPER_TARGETS, runs_frame, varying_overrides
 
@@ -20,7 +22,7 @@ ATTACK_KEYS = ("method", "attack", "mimic", "synthesis")  # what changes the att
 
 
 def applies(runs) -> bool:
-    return any((Path(r["run_dir"]) / "membership_scores.csv").exists() for r in runs.complete)
+    return any((Path(r["run_dir"]) / SCORES_FILE).exists() for r in runs.complete)
 
 
 def _suffix(overrides: dict, keys: list[str]) -> str:
@@ -33,7 +35,7 @@ def _curves(cell: pd.DataFrame, keys: list[str]) -> dict:
     attack_keys = [k for k in keys if k.split(".")[0].split("/")[0] not in ("method",)]
     target_keys = [k for k in keys if not k.split(".")[0].split("/")[0] in ATTACK_KEYS]
     for _, run in cell.iterrows():
-        path = Path(run.run_dir) / "membership_scores.csv"
+        path = Path(run.run_dir) / SCORES_FILE
         if run.status != "complete" or not path.exists():
             continue
         table = pd.read_csv(path)
@@ -54,7 +56,7 @@ def write(runs, out_dir: Path, console) -> list[Path]:
     frame = runs_frame(runs)
     keys = [k for k in varying_overrides(frame) if k not in CELL_KEYS]
     paths = []
-    for protocol in _order(frame.protocol, ("honest", "paper")):
+    for protocol in _order(frame.protocol, PROTOCOL_NAMES):
         part = frame[frame.protocol == protocol]
         panels = {}
         for (dataset, target), cell in part.groupby(["dataset", "target"]):

@@ -6,34 +6,11 @@ The failed jobs are what the report calls missing; a cell the sweep never asked 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from socinf.errors import SocinfError
-
-JOB_FILE = "job.json"  # written beside a complete metrics.json: the job's identity for ``resume=true``
-
-
-def override_set(overrides) -> list[str]:
-    """What identifies a job of a sweep: its overrides, sorted, without ``resume`` and ``hydra.*`` keys
-    (so a resumed sweep, whatever order it numbers its jobs in, recognises each job by what it computes)."""
-    keep = []
-    for item in overrides or []:
-        key = str(item).split("=", 1)[0].lstrip("+~")
-        if key != "resume" and not key.startswith(("hydra.", "hydra/")) and key != "hydra":
-            keep.append(str(item))
-    return sorted(keep)
-
-
-def saved_override_set(job_dir: Path) -> list[str] | None:
-    """The override set a complete job recorded (``JOB_FILE``), or None when there is no such record."""
-    try:
-        saved = json.loads((Path(job_dir) / JOB_FILE).read_text())["overrides"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return override_set(saved) if isinstance(saved, list) else None
-
+from socinf.rundir import JOB_FILE, override_set, read_failure, read_metrics, saved_override_set  # noqa: F401
 
 @dataclass
 class SweepRuns:
@@ -85,16 +62,10 @@ def load_runs(path: str | Path) -> SweepRuns:
     runs = SweepRuns(root)
     for job in job_dirs:
         overrides = _overrides(job)
-        try:
-            metrics = json.loads((job / "metrics.json").read_text())
-        except (OSError, ValueError):
-            metrics = None
-        if metrics and metrics.get("complete"):
+        metrics = read_metrics(job)
+        if metrics is not None and metrics.get("complete") is True:
             runs.complete.append({**metrics, "run_dir": str(job), "overrides": overrides})
             continue
-        try:
-            error = json.loads((job / "failed.json").read_text())["error"]
-        except (OSError, ValueError, KeyError):
-            error = _last_error(job)
+        error = read_failure(job) or _last_error(job)
         runs.failed.append({"run_dir": str(job), "overrides": overrides, "error": error})
     return runs

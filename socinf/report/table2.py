@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 from rich.table import Table
 
+from socinf.protocol import PROTOCOL_NAMES
 from socinf.io import atomic_write_text
 from socinf.report import tables
 from socinf.report.decode import decoded_paper
@@ -44,7 +45,7 @@ def table2_long(frame: pd.DataFrame, metrics) -> pd.DataFrame:
     paper, diff."""
     chosen, paper, rows = socinf_paper_runs(frame), paper_table2(), []
     frame_cells = chosen.groupby(CELL, sort=False)
-    for protocol in _ordered(chosen.protocol, ("honest", "paper")):
+    for protocol in _ordered(chosen.protocol, PROTOCOL_NAMES):
         for dataset in _ordered(chosen.dataset, PAPER_ROWS):
             for target in _ordered(chosen.target, PAPER_TARGETS):
                 if (protocol, dataset, target) not in frame_cells.groups:

@@ -16,54 +16,29 @@ a connection limit, a keep-alive timeout and a request-head timeout.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import ipaddress
 import json
 import logging
-import math
 import os
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
-from socinf.errors import ConfigError
 from socinf.io import atomic_write_json
-from socinf.targets.codec import decode_compact_instances
-from socinf.serve.limits import BoundedH11Protocol, FailureLimiter, ReplayMemory, TokenBucket, scan_json
+from socinf.serve.config import ServeConfig
+from socinf.serve.guard import InputError, RequestGuard, ServerStats, error  # noqa: F401 - ServerStats re-exported
+from socinf.serve.limits import BoundedH11Protocol, scan_json
 from socinf.serve.model import ServedModel
+from socinf.settings import settings_from
+from socinf.targets.codec import decode_compact_instances
 
 log = logging.getLogger("socinf.serve")
 STATS_FILE = "stats.json"
-
-
-@dataclass
-class ServerStats:
-    """The server's own counters (``GET /v1/stats``, and ``stats.json`` on shutdown)."""
-
-    predict_requests: int = 0  # POST /v1/predict received, whatever the outcome
-    answered_requests: int = 0
-    records: int = 0  # records answered (billed): a replayed Idempotency-Key is not counted again
-    replayed: int = 0  # requests answered again from the Idempotency-Key memory
-    rejected: int = 0  # 401 / 413 / 422
-    throttled: int = 0  # 429
-
-
-class InputError(ValueError):
-    """A request the API refuses with 422 and this message."""
-
-
-class TooLarge(InputError):
-    """A body over ``serve.max_body_bytes``: 413, decided before the body is parsed (or read in full)."""
-
-
 PARSE_INLINE_BYTES = 256 * 1024  # smaller bodies are parsed on the event loop (a thread hop costs more)
-BODY_TIMEOUT_S = 60.0  # a request body must arrive within this (a slow body holds no slot for ever)
 
 
 def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndarray:
@@ -104,11 +79,9 @@ def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndar
 
 
 def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
-    stats = ServerStats()
-    bucket = TokenBucket(serve_cfg.rate_limit) if serve_cfg.rate_limit else None
-    api_key, max_body = serve_cfg.api_key, serve_cfg.max_body_bytes
-    replays = ReplayMemory()
-    failures = FailureLimiter()  # wrong API keys per client IP
+    """The API's routes; every check before a route answers is ``RequestGuard``'s."""
+    guard = RequestGuard(serve_cfg)
+    stats = guard.stats
 
     @asynccontextmanager
     async def lifespan(app):
@@ -122,98 +95,41 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
     app = FastAPI(title="socinf serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.stats = stats
 
-    def error(status: int, message: str, **headers) -> JSONResponse:
-        return JSONResponse({"detail": message}, status_code=status, headers=headers or None)
-
-    def unauthorized(request: Request) -> JSONResponse | None:
-        """401 for a wrong key; 429 for a client IP that failed too often (checked first: guessing is slow)."""
-        if api_key is None:
-            return None
-        client = request.client.host if request.client else "?"
-        wait = failures.blocked_for(client)
-        if wait > 0:
-            stats.throttled += 1
-            return error(429, "too many failed API-key attempts from this address",
-                         **{"Retry-After": str(max(1, math.ceil(wait)))})
-        given = request.headers.get("x-api-key", "")
-        if hmac.compare_digest(given.encode(), api_key.encode()):
-            return None
-        failures.failed(client)
-        return error(401, "missing or wrong API key (header X-API-Key)", **{"WWW-Authenticate": "ApiKey"})
-
-    async def read_body(request: Request) -> bytearray:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_body:
-            raise TooLarge(f"request body of {declared} bytes; at most {max_body} (serve.max_body_bytes)")
-        body = bytearray()  # one growing buffer: no list of chunks joined into a second copy
-        async with asyncio.timeout(BODY_TIMEOUT_S):
-            async for chunk in request.stream():
-                if len(body) + len(chunk) > max_body:
-                    raise TooLarge(f"request body over {max_body} bytes (serve.max_body_bytes)")
-                body += chunk
-        return body
-
     @app.get("/healthz")
     async def healthz():
         return {"status": "ok"}
 
     @app.get("/v1/schema")
     async def schema(request: Request):
-        denied = unauthorized(request)
-        return served.schema if denied is None else denied
+        return guard.unauthorized(request) or served.schema
 
     @app.get("/v1/stats")
     async def get_stats(request: Request):
-        denied = unauthorized(request)
-        return asdict(stats) if denied is None else denied
+        return guard.unauthorized(request) or asdict(stats)
 
     @app.post("/v1/predict")
     async def predict(request: Request):
         stats.predict_requests += 1
-        denied = unauthorized(request)
+        denied = guard.unauthorized(request)
         if denied is not None:
             stats.rejected += 1
             return denied
-        wait = bucket.take() if bucket else 0.0
-        if wait > 0:
-            stats.throttled += 1
-            retry_after = str(max(1, math.ceil(wait)))  # delay-seconds are whole seconds (RFC 9110)
-            return error(429, f"rate limit of {serve_cfg.rate_limit:g} requests/s", **{"Retry-After": retry_after})
+        body = guard.throttled() or await guard.body_or_error(request)
+        if not isinstance(body, bytearray):
+            return body
         try:
-            body = await read_body(request)
-        except TooLarge as exc:
-            stats.rejected += 1
-            return error(413, str(exc), Connection="close")  # the rest of the body is not read
-        except TimeoutError:
-            stats.rejected += 1
-            return error(408, f"the request body did not arrive within {BODY_TIMEOUT_S:g} s", Connection="close")
-        key = request.headers.get("idempotency-key")
-        token = (key, hashlib.sha256(body).digest()) if key else None
-        if token is not None:
-            earlier = replays.get(token)
-            if earlier is None and token in replays.pending:  # the first attempt is still being answered
-                earlier = await asyncio.shield(replays.pending[token])
-            if earlier is not None:
-                stats.replayed += 1
-                return Response(earlier, media_type="application/json")
-            replays.pending[token] = asyncio.get_running_loop().create_future()
-        answer = None
-        try:
-            if len(body) <= PARSE_INLINE_BYTES:
-                answer = answer_body(body)
-            else:  # parse big bodies off the event loop: /healthz and other clients stay responsive
-                answer = await asyncio.to_thread(answer_body, body)
+            answer = await guard.once(request.headers.get("idempotency-key"), body, lambda: answer_body(body))
         except InputError as exc:
             stats.rejected += 1
             return error(422, str(exc))
-        finally:
-            if token is not None:
-                if answer is not None:
-                    replays.put(token, answer)
-                replays.pending.pop(token).set_result(answer)
         return Response(answer, media_type="application/json")
 
-    def answer_body(body: bytes) -> bytes:
+    async def answer_body(body: bytes) -> bytes:
+        if len(body) > PARSE_INLINE_BYTES:  # parse big bodies off the event loop: /healthz stays responsive
+            return await asyncio.to_thread(predict_body, body)
+        return predict_body(body)
+
+    def predict_body(body: bytes) -> bytes:
         X = parse_instances(body, served, serve_cfg.max_batch)
         probs = served.predict(X)  # inline: for a batch of records a hop to a worker thread costs more than this
         stats.answered_requests += 1
@@ -235,33 +151,9 @@ async def _watch_parent(app) -> None:
         server.should_exit = True
 
 
-WEAK_KEYS = frozenset({"change-me", "changeme", "secret", "password", "test", "test-key", "api-key", "apikey",
-                       "admin", "socinf", "key", "1234567890123456", "default", "letmein"})
-MIN_KEY_CHARS = 16
-
-
-def check_serve_config(s) -> None:
-    try:
-        loopback = ipaddress.ip_address(s.host).is_loopback
-    except ValueError:
-        loopback = s.host == "localhost"
-    if not loopback:
-        key = s.api_key or ""
-        if len(key) < MIN_KEY_CHARS or key.lower() in WEAK_KEYS or len(set(key)) < 4:
-            raise ConfigError(f"serve.host={s.host}: serving beyond loopback needs SOCINF_API_KEY set to a key of "
-                              f">= {MIN_KEY_CHARS} characters that is not a known default (e.g. `python -c \"import "
-                              f"secrets; print(secrets.token_urlsafe(24))\"`); the default host is 127.0.0.1")
-    for name in ("max_connections", "max_batch"):
-        if getattr(s, name) < 1:
-            raise ConfigError(f"serve.{name}={getattr(s, name)}: must be a positive integer")
-    if not s.header_timeout_s > 0:
-        raise ConfigError(f"serve.header_timeout_s={s.header_timeout_s}: expected seconds > 0")
-    if not 0 <= s.port <= 65535:
-        raise ConfigError(f"serve.port={s.port}: expected 0 (any free port) to 65535")
-    if s.rate_limit is not None and s.rate_limit <= 0:
-        raise ConfigError(f"serve.rate_limit={s.rate_limit}: expected requests per second > 0, or null")
-    if s.max_body_bytes < 1:
-        raise ConfigError(f"serve.max_body_bytes={s.max_body_bytes}: must be a positive integer")
+def check_serve_config(serve_cfg) -> ServeConfig:
+    """The checked ``ServeConfig`` (from it or a mapping of its fields): one ConfigError line otherwise."""
+    return settings_from(serve_cfg, ServeConfig, "serve")
 
 
 def server_config(app, serve_cfg) -> uvicorn.Config:

@@ -22,6 +22,8 @@ import h11
 import numpy as np
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from socinf.serve.config import ServeConfig
+
 MAX_NUMBER_DIGITS = 30
 MAX_DEPTH = 3  # {"instances": [[...], ...]}
 
@@ -124,7 +126,7 @@ def scan_json(body: bytes, max_numbers: int, chunk: int = 1 << 20) -> str | None
 class BoundedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol; a connection without a complete request head after ``header_timeout_s`` is closed."""
 
-    header_timeout_s = 10.0
+    header_timeout_s = ServeConfig.header_timeout_s  # server_config() sets the run's own
     _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport) -> None:

@@ -18,6 +18,7 @@ sends (``socinf.targets.deadline``).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import random
@@ -27,13 +28,16 @@ from typing import Callable
 import httpx
 import numpy as np
 
-from socinf.errors import QueryBudgetExceeded, RemoteTargetError
+from socinf.errors import ConfigError, QueryBudgetExceeded, RemoteTargetError
+from socinf.settings import settings_from
+from socinf.targets.base import check_answers
 from socinf.targets.codec import encode_instances
 from socinf.targets.deadline import DeadlineTransport
 from socinf.targets.query_cache import QueryCache, normalise_url, record_keys
+from socinf.targets.remote_settings import RemoteSettings
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # not one INFO line per request in the run log
-SUM_TOLERANCE = 1e-6  # float noise on a row sum
+WIRE_TOLERANCE = 1e-6  # float noise on a row sum sent as JSON
 MAX_WAIT_S = 60.0  # one back-off or Retry-After wait is capped here
 RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 
@@ -64,24 +68,37 @@ def _number(value, what: str, where: str, low: float = 0.0) -> float:
     return number
 
 
-class RemoteTarget:
-    """``cache`` stores answers (None: ``target.query_cache=false``); ``ledger`` (a ``QueryCache``, may be the
-    same) books records sent under ``budget_scope`` + the model id; without one, only this process counts."""
+def remote_settings(url, api_key, settings, fields: dict) -> RemoteSettings:
+    """The checked ``RemoteSettings``: ``settings`` (an instance or mapping) with ``url``, ``api_key`` and any
+    of its fields given as keywords on top."""
+    base = dataclasses.asdict(settings_from(settings, RemoteSettings, "target"))
+    given = {**fields, **{k: v for k, v in (("url", url), ("api_key", api_key)) if v is not None}}
+    s = settings_from({**base, **given}, RemoteSettings, "target")
+    if not s.url:
+        raise ConfigError("target.url=null: a remote target needs the prediction API's http(s)://host:port")
+    return s
 
-    def __init__(self, url: str, api_key: str | None = None, *, batch_size: int = 256, timeout_s: float = 30.0,
-                 deadline_s: float | None = 120.0, max_retries: int = 6, backoff_s: float = 0.2,
-                 max_queries: int | None = None, cache: QueryCache | None = None, cache_endpoint: str | None = None,
-                 ledger: QueryCache | None = None, budget_scope: str | None = None, seed: int = 0):
-        self.url = url.rstrip("/")
-        headers = self._auth_headers(api_key) if api_key else {}
+
+class RemoteTarget:
+    """The prediction API at ``url`` (a ``RemoteSettings``, or its fields as keywords: ``batch_size``,
+    ``max_queries``, ...). ``cache`` stores answers (None: ``target.query_cache=false``); ``ledger`` (a
+    ``QueryCache``, may be the same) books records sent under ``budget_key`` + the model id; without one, only
+    this process counts."""
+
+    def __init__(self, url: str | None = None, api_key: str | None = None, *, settings=None,
+                 cache: QueryCache | None = None, cache_endpoint: str | None = None, ledger: QueryCache | None = None,
+                 budget_key: str | None = None, seed: int = 0, **fields):
+        self.settings = s = remote_settings(url, api_key, settings, fields)
+        self.url = s.url.rstrip("/")
+        headers = self._auth_headers(s.api_key) if s.api_key else {}
         limits = httpx.Limits(max_keepalive_connections=1, keepalive_expiry=30)
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout_s,
-                                  transport=DeadlineTransport(deadline_s, limits=limits))
-        self.batch_size, self.timeout_s, self.max_retries, self.backoff_s = batch_size, timeout_s, max_retries, backoff_s
-        self.deadline_s = deadline_s
-        self.max_queries, self.cache, self.ledger = max_queries, cache, ledger
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=s.timeout_s,
+                                  transport=DeadlineTransport(s.deadline_s, limits=limits))
+        self.batch_size, self.timeout_s, self.max_retries, self.backoff_s = s.batch_size, s.timeout_s, s.max_retries, s.backoff_s
+        self.deadline_s = s.deadline_s
+        self.max_queries, self.cache, self.ledger = s.max_queries, cache, ledger
         self.cache_endpoint = normalise_url(cache_endpoint or self.url)
-        self.budget_scope = budget_scope or self.cache_endpoint
+        self.budget_scope = budget_key or self.cache_endpoint
         self.idempotent = False  # the server dedupes Idempotency-Key (from its schema)
         self._jitter = random.Random(seed)
         self.records_sent = 0  # records answered to this process (CountingTarget books the rest of a call as cached)
@@ -131,7 +148,7 @@ class RemoteTarget:
         slack = 0.0
         if digits is not None:
             slack = len(self.classes) * 0.5 * 10.0 ** -int(_number(digits, "output.round_digits", where, low=1))
-        return min(low, 1.0) - SUM_TOLERANCE, min(high, 1.0 + slack) + SUM_TOLERANCE
+        return min(low, 1.0) - WIRE_TOLERANCE, min(high, 1.0 + slack) + WIRE_TOLERANCE
 
     def close(self) -> None:
         self._http.close()
@@ -217,21 +234,13 @@ class RemoteTarget:
             raise RemoteTargetError(f"{where}: the response is not valid JSON: {response.text[:80]!r}") from None
 
     def _checked_matrix(self, probs: np.ndarray, n: int, where: str) -> np.ndarray:
-        """``probs`` if it is an ``n`` x classes matrix of probabilities in [0, 1] whose rows sum as promised."""
-        expected = (n, len(self.classes))
-        if probs.shape != expected:
-            raise RemoteTargetError(f"{where}: probabilities have shape {list(probs.shape)}; expected "
-                                    f"{list(expected)} ({n} records x {len(self.classes)} classes)")
-        low, high = self._row_sums
-        if not np.isfinite(probs).all() or (probs < 0).any() or (probs > 1 + SUM_TOLERANCE).any():
-            raise RemoteTargetError(f"{where}: probabilities must be finite numbers in [0, 1]")
-        sums = probs.sum(axis=1)
-        off = (sums < low) | (sums > high)
-        if off.any():
-            i = int(np.argmax(off))
-            raise RemoteTargetError(f"{where}: the probabilities of record {i} sum to {sums[i]:.6g}, not 1 "
-                                    f"(accepted: {low:.6g} to {high:.6g})")
-        return probs
+        """``probs`` if it is an ``n`` x classes matrix of probabilities whose rows sum as the schema promised."""
+        return check_answers(probs, n, len(self.classes), self._row_sums, where, RemoteTargetError, tolerance=0.0)
+
+    @property
+    def row_sums(self) -> tuple[float, float]:
+        """What an answered row may sum to (after ``connect``): 1, or the interval an output defense allows."""
+        return self._row_sums
 
     # ------------------------------------------------------------------ HTTP with retries
     def _request(self, method: str, path: str, body: bytes | None = None, charge: int = 0,

@@ -16,8 +16,8 @@ import json
 import httpx
 import numpy as np
 
-from socinf.errors import RemoteTargetError
-from socinf.targets.remote_client import SUM_TOLERANCE, RemoteTarget
+from socinf.errors import ConfigError, RemoteTargetError
+from socinf.targets.remote_client import WIRE_TOLERANCE, RemoteTarget
 
 OUTPUT = "predict_proba"
 FLOAT_TYPES = ("FP16", "FP32", "FP64")
@@ -40,8 +40,12 @@ def encode_tensor(rows: np.ndarray, name: str, datatype: str) -> bytes:
 class V2Target(RemoteTarget):
     """``predict_proba`` through ``/v2/models/{model_name}``; ``classes`` are given, not read from the server."""
 
-    def __init__(self, url: str, model_name: str, classes: list[str], api_key: str | None = None, **kwargs):
+    def __init__(self, url: str | None = None, model_name: str | None = None, classes: list[str] = (),
+                 api_key: str | None = None, **kwargs):
         super().__init__(url, api_key, **kwargs)
+        model_name = model_name or self.settings.model_name
+        if not model_name:
+            raise ConfigError("target.model_name=null: target.protocol=v2 needs the model's name on the server")
         self.model_name, self.classes = model_name, list(classes)
         self.path = f"/v2/models/{model_name}"
 
@@ -70,7 +74,7 @@ class V2Target(RemoteTarget):
         self.version = versions[0] if len(versions) == 1 else None
         self.model_id = f"{self.model_name}@{self.version or ','.join(versions)}#{digest}"
         self.owner_model_id = self.version  # `socinf export` writes socinf's model id as the version
-        self._row_sums = (1.0 - SUM_TOLERANCE, 1.0 + SUM_TOLERANCE)
+        self._row_sums = (1.0 - WIRE_TOLERANCE, 1.0 + WIRE_TOLERANCE)
         self.schema = metadata
         return metadata
 
