@@ -211,7 +211,7 @@ def test_decoding_the_papers_table_reproduces_its_triples():
 def test_experiment_sweeps_follow_the_seeds_list():
     from hydra import compose, initialize_config_dir
 
-    from socinf_cli.compose import config_dir
+    from socinf_cli.conf_tree import config_dir
     from socinf_cli.config import register_configs
 
     register_configs()
