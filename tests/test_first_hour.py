@@ -86,6 +86,14 @@ def test_report_and_run_help_say_what_they_write_and_list_groups_not_the_config(
     assert len(run.stdout.splitlines()) < 60
 
 
+def test_every_config_group_has_its_one_line_description():
+    from socinf_cli.conf_tree import config_dir
+    from socinf_cli.help import GROUPS
+
+    groups = {str(p.parent.relative_to(config_dir())) for p in config_dir().rglob("*.yaml")} - {"."}
+    assert {g for g in groups if not g.startswith("hydra")} == set(GROUPS)
+
+
 @pytest.fixture(scope="module")
 def three_hundred_texts(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("texts") / "posts.csv"
