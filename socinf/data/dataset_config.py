@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar, List, Optional
 
 from socinf.errors import ConfigError
-from socinf.settings import MAPPING, TEXT, Interval, ListOf, Options  # noqa: F401 - MAPPING for subclasses
+from socinf.settings import BOOLEAN, MAPPING, TEXT, Interval, ListOf, Options  # noqa: F401 - MAPPING for subclasses
 
 SUPPORTED_CLASSES = {"tweet": (2, 4), "weibo": (3, 5), "clue": (7,)}  # the pinned corpora and their class views
 USER_FILES = ("csv", "text")  # datasets read from the user's own file (dataset.path), not a pinned corpus
@@ -90,8 +90,10 @@ class DatasetConfig:
 class EvalConfig:
     size: int = 1000  # members, and as many non-members
     nonmembers: str = "heldout"  # heldout | attacker (the paper's reading)
+    shuffle_membership: bool = False  # a negative control: membership labels dealt at random (no leak can be real)
 
     constraints: ClassVar[dict] = {
         "size": [Interval(int, 1, 10**8)],
         "nonmembers": [Options(NONMEMBER_POOLS)],
+        "shuffle_membership": [BOOLEAN],
     }
