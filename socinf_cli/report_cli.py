@@ -1,7 +1,8 @@
 """``socinf report PATH [--out DIR] [--format png|pdf]``: tables and figures for a run dir or a multirun dir.
 
 Every section of ``sections.SECTIONS`` that applies to the sweep writes its files into
-``PATH/report/`` (or ``--out DIR``); ``index.md`` lists them. ``runs.csv`` (one row per job) is
+``PATH/report/`` (or ``--out DIR``), then ``report.html`` gathers the audit(s) and those sections in one
+self-contained file (``socinf.report.html_report``); ``index.md`` lists them. ``runs.csv`` (one row per job) is
 always written and a compact table of the sweep printed; the paper-shaped sections appear when the
 sweep holds their cells. Jobs that did not complete are listed in ``missing.md``. Figures are PNG,
 or vector PDF with ``--format pdf``.
@@ -15,7 +16,9 @@ from rich.console import Console
 
 from socinf.errors import SocinfError
 from socinf.io import atomic_write_text
+from socinf.report import html_report
 from socinf.report.figures import FORMATS, set_format
+from socinf.report.frame import paper_caveat, runs_frame
 from socinf.report.runs import load_runs
 from socinf.report.sections import SECTIONS
 
@@ -59,8 +62,13 @@ def report_command(args: list[str], console: Console | None = None) -> list[Path
         section = importlib.import_module(name)
         if section.applies(runs):
             written += section.write(runs, out_dir, console)
+    caveat = paper_caveat(runs_frame(runs))
+    written.append(html_report.write(runs, out_dir, written, caveat))
     index = out_dir / "index.md"
     lines = [f"# socinf report for {path}", "", f"{len(runs.complete)} complete job(s), {len(runs.failed)} failed.", ""]
+    if caveat:
+        console.print(caveat)
+        lines += [caveat, ""]
     lines += [f"- [{p.name}]({p.name})" for p in written]
     atomic_write_text(index, "\n".join(lines) + "\n")
     console.print(f"report written to {out_dir} ({len(written) + 1} files)")

@@ -170,8 +170,8 @@ def print_table2(long: pd.DataFrame, lowfpr: pd.DataFrame, decoded: pd.DataFrame
         table = Table(title=f"Table II — SocInf (xgboost attack), protocol {protocol}, "
                             f"{tables.seeds_note(part.n_seeds)}: ours (paper)",
                       caption="paper bal. acc: the balanced accuracy the paper's triple implies "
-                              "(paper_decoded.md); our "
-                              "evaluation sets are balanced, so our acc is one")
+                              "(paper_decoded.md). Our evaluation sets are balanced, so our acc is itself a "
+                              "balanced accuracy.")
         for name in ("cell", "acc", "prec", "rec", "paper bal. acc", "AUC", "TPR@1%FPR"):
             table.add_column(name, justify="left" if name == "cell" else "right")
         for (dataset, target), cell in part.groupby(["dataset", "target"], sort=False):
