@@ -116,6 +116,9 @@ def job_line(overrides, result: dict | None, error: str | None = None) -> str:
     a = result["attack"]
     best = (result.get("strongest") or {}).get("by_auc")
     tail = f"  strongest {best['method']} AUC {best['auc']:.3f}" if best and best["method"] != result["method"]["name"] else ""
+    verdict = result.get("verdict") or {}
+    if verdict:
+        tail += f"  verdict: {'leak' if verdict['leak_detected'] else 'no leak'} ({verdict['severity']})"
     return (f"done    {name}: AUC {_fmt(a['auc'])}, TPR@1% {a['tpr_at_1pct_fpr']:.3f} "
             f"({result['timings_s']['total']:.0f} s){tail}")
 

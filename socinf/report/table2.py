@@ -21,7 +21,7 @@ from socinf.protocol import PROTOCOL_NAMES
 from socinf.io import atomic_write_text
 from socinf.report import tables
 from socinf.report.decode import decoded_paper
-from socinf.report.frame import (LOWFPR_METRICS, PAPER_METRICS, PAPER_ROWS, PAPER_SOURCE, PAPER_TARGETS,
+from socinf.report.frame import (LOW_FPR_NOTE, LOWFPR_METRICS, PAPER_METRICS, PAPER_ROWS, PAPER_SOURCE, PAPER_TARGETS,
                                  TARGET_TITLES, mean_std, paper_table2, paper_value, runs_frame, socinf_paper_runs)
 
 SHORT = {"accuracy": "acc", "precision": "prec", "recall": "rec", "auc": "AUC", "tpr_at_1pct_fpr": "TPR@1%",
@@ -114,7 +114,8 @@ def _versions(long: pd.DataFrame, protocol: str, with_paper: bool):
 
 
 def _write_table(long: pd.DataFrame, out_dir: Path, stem: str, title: str, with_paper: bool) -> list[Path]:
-    md = [f"# {title}", "", tables.legend(long.n_seeds, long.jobs), ""]
+    note = "" if with_paper else " " + LOW_FPR_NOTE
+    md = [f"# {title}", "", tables.legend(long.n_seeds, long.jobs) + note, ""]
     tex = [f"% {title}; paper values: {PAPER_SOURCE}"]
     for protocol in dict.fromkeys(long.protocol):
         for i, (caption, table) in enumerate(_versions(long, protocol, with_paper)):
