@@ -296,3 +296,44 @@ def test_jobs_that_attack_different_targets_or_differ_in_method_settings_are_nev
     rows = frame.groupby(["dataset", "method_label"]).size()
     assert dict(rows) == {(f"Tweet(4) [max_depth={d}]", f"socinf ({m})"): 2 for d in (1, 12) for m in ("gan", "gan_paper")}
     assert socinf_paper_runs(frame).empty  # 400 records per class and other targets: not the paper's cells
+
+
+def test_the_overfitting_section_keeps_socinf_variants_apart_and_draws_one_seed_as_points(tmp_path):
+    """At 300x12 the section printed SocInf 0.450, the mean of the default mimic's 0.743 and gan_paper's 0.157,
+    and Fig. 7 drew error bars between the two methods. Each variant is its own table and figure now, and one
+    seed is a point with no error bar."""
+    from rich.console import Console
+
+    from socinf.report import overfitting
+    from socinf.report.figures import plt
+    from socinf.report.runs import SweepRuns
+
+    def job(i, depth, mimic, accuracy):
+        metrics = {"accuracy": accuracy, "precision": accuracy, "recall": accuracy, "auc": accuracy}
+        config = {"target": {"params": {"max_depth": depth}}, "mimic": {"name": mimic}, "synthesis": {"name": "statistics"},
+                  "defense": {"name": "none"}}
+        return {"complete": True, "config": config, "seed": 0, "run_dir": f"/sweep/{i}", "protocol": {"name": "honest"},
+                "dataset": {"label": "Tweet(4)"}, "attack": metrics, "method": {"name": "socinf", "attack_model": "nn"},
+                "target": {"name": "xgboost", "train_accuracy": 1.0, "test_accuracy": 1.0 - depth / 40,
+                           "overfitting_gap": depth / 40}, "baselines": {}}
+    runs = SweepRuns("/sweep", complete=[job(0, 2, "gan", 0.6), job(1, 12, "gan", 0.743), job(2, 2, "gan_paper", 0.3),
+                                         job(3, 12, "gan_paper", 0.157)])
+    drawn = []
+    original = plt.Figure.savefig
+    plt.Figure.savefig = lambda fig, *a, **k: (drawn.append(fig), original(fig, *a, **k))[1]
+    try:
+        paths = overfitting.write(runs, tmp_path, Console(file=open("/dev/null", "w")))
+    finally:
+        plt.Figure.savefig = original
+    table = __import__("pandas").read_csv(tmp_path / "overfitting.csv")
+    deep = table[table.level == "max_depth=12"].set_index("variant").accuracy
+    assert deep.to_dict() == pytest.approx({"synthesis=statistics mimic=gan": 0.743,
+                                           "synthesis=statistics mimic=gan_paper": 0.157})
+    assert sorted(p.name for p in paths if p.suffix == ".png") == [
+        "fig7_tweet4_xgboost_honest_synthesisstatisticsmimicgan.png",
+        "fig7_tweet4_xgboost_honest_synthesisstatisticsmimicganpaper.png"]
+    for fig in drawn:
+        ax = fig.axes[0]
+        assert not ax.containers  # no error bars with one seed
+        accuracy = next(line for line in ax.get_lines() if line.get_label().startswith("accuracy"))
+        assert accuracy.get_label() == "accuracy (one seed)" and len(accuracy.get_ydata()) == 2
