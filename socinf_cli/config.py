@@ -27,7 +27,9 @@ from socinf.errors import ConfigError
 from socinf.methods import ATTACK_METHODS
 from socinf.owner.defense_config import DefenseConfig
 from socinf.owner.models import LOCAL_MODELS
+from socinf.evaluation.verdict_config import VerdictConfig
 from socinf.protocol import PROTOCOL_NAMES
+from socinf.report.report_config import ReportConfig
 from socinf.serve.config import ServeConfig
 from socinf.settings import BOOLEAN, MAPPING, SEED, TEXT, THREADS, Interval, ListOf, Options
 from socinf.targets.remote_settings import RemoteSettings
@@ -102,6 +104,8 @@ class SocinfConfig:
     data: DataConfig = field(default_factory=DataConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    verdict: VerdictConfig = field(default_factory=VerdictConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     seed: int = 0
     seeds: List[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])  # sweeps: seed=${seeds}
     threads: int = 1  # torch / BLAS / XGBoost threads of this job
@@ -113,7 +117,8 @@ class SocinfConfig:
     groups: ClassVar[dict] = {"dataset": DatasetConfig, "eval": EvalConfig, "target": TargetConfig,
                               "synthesis": SynthesisConfig, "mimic": MimicConfig, "attack": AttackModelConfig,
                               "method": MethodConfig, "defense": DefenseConfig, "serve": ServeConfig,
-                              "data": DataConfig, "cache": CacheConfig}
+                              "data": DataConfig, "cache": CacheConfig, "verdict": VerdictConfig,
+                              "report": ReportConfig}
 
 
 def register_configs() -> None:

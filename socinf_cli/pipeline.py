@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from omegaconf import OmegaConf
 
 from socinf.attacks.base import AttackContext, AttackerKnowledge
@@ -23,7 +22,7 @@ from socinf.engine import run_attacks
 from socinf.evaluation.metrics import collision_ceiling
 from socinf.protocol import protocol_name
 from socinf.result import AuditResult
-from socinf.rundir import write_result
+from socinf.result_files import save
 from socinf.runtime import limit_threads, progress_factory
 from socinf_cli.paths import prepare, stage_cache
 from socinf_cli.targets import open_target
@@ -80,13 +79,15 @@ def run_audit(cfg, run_dir: Path, overrides=None) -> dict:
                                       prepared.X.shape[1], target_size=len(s.members))
         eval_idx = np.concatenate([s.eval_members, s.eval_nonmembers])
         membership = np.concatenate([np.ones(len(s.eval_members), int), np.zeros(len(s.eval_nonmembers), int)])
+        if cfg.eval.shuffle_membership:  # the negative control: the target and the records stay, the labels do not
+            membership = np.random.default_rng([cfg.seed, 17]).permutation(membership)
         run = run_attacks([method], target, knowledge, ctx, prepared.X[eval_idx], prepared.y[eval_idx], membership,
-                          thresholds=thresholds)
+                          thresholds=thresholds, verdict=cfg.verdict)
         queries = target.ledger.as_dict()
         queries.update(opened.query_stats())
     ctx.timings["total"] = time.perf_counter() - started
-    audit = AuditResult(run, membership, queries, ctx.timings, method.name,
-                        {method.name: cfg.attack.name}, target=opened.report)
+    audit = AuditResult(run, membership, queries, ctx.timings, method.name, {method.name: cfg.attack.name},
+                        target=opened.report, record_ids=eval_idx, class_names=prepared.class_names)
     result = {**audit.to_dict(),
               "dataset": {"label": prepared.label, "name": cfg.dataset.name, "num_classes": prepared.n_classes,
                           "classes": prepared.class_names, "n_features": int(prepared.X.shape[1]),
@@ -96,15 +97,21 @@ def run_audit(cfg, run_dir: Path, overrides=None) -> dict:
                                              prepared.X[s.eval_nonmembers]),
               "cache_hits": cache.hits, "seed": cfg.seed,
               "config": without_secrets(OmegaConf.to_container(cfg, resolve=True))}
-    write_result(run_dir, result, scores_table(eval_idx, membership, run, method), overrides)
+    if cfg.eval.shuffle_membership:
+        result["verdict"].setdefault("warnings", []).append({"code": "negative_control", "message": (
+            "eval.shuffle_membership=true: the membership labels were dealt at random, so no leak found here is real "
+            "(a negative control)")})
+    save(audit, run_dir, evaluation_texts(cfg, eval_idx), result, overrides)
     return result
 
 
-def scores_table(eval_idx, membership, run, method) -> str:
-    """``membership_scores.csv``: record id, true membership, the method's score and decision, every threshold
-    attack's score."""
-    scores = run.scores[method.name]
-    extra = {f"score_{name}": values for name, values in run.baseline_scores.items()}
-    table = pd.DataFrame({"record_id": eval_idx, "member": membership, "score": scores,
-                          "decision": (np.asarray(scores) >= method.threshold).astype(int), **extra})
-    return table.to_csv(index=False)
+def evaluation_texts(cfg, eval_idx) -> list[str] | None:
+    """The evaluation records' texts for exposure.csv, only with ``report.show_texts=true``."""
+    if not cfg.report.show_texts:
+        return None
+    from socinf.data.prepare import corpus_source, corpus_texts
+    from socinf_cli.paths import data_root
+
+    source = corpus_source(cfg.dataset, data_root(cfg), cfg.data.dir, cfg.data.url_base, cfg.data.download_if_missing)
+    texts = corpus_texts(cfg.dataset, cfg.seed, source)
+    return [texts[i] for i in eval_idx] if texts else None

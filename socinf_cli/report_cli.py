@@ -1,7 +1,8 @@
 """``socinf report PATH [--out DIR] [--format png|pdf]``: tables and figures for a run dir or a multirun dir.
 
 Every section of ``sections.SECTIONS`` that applies to the sweep writes its files into
-``PATH/report/`` (or ``--out DIR``); ``index.md`` lists them. ``runs.csv`` (one row per job) is
+``PATH/report/`` (or ``--out DIR``), then ``report.html`` gathers the audit(s) and those sections in one
+self-contained file (``socinf.report.html_report``); ``index.md`` lists them. ``runs.csv`` (one row per job) is
 always written and a compact table of the sweep printed; the paper-shaped sections appear when the
 sweep holds their cells. Jobs that did not complete are listed in ``missing.md``. Figures are PNG,
 or vector PDF with ``--format pdf``.
@@ -19,13 +20,17 @@ HELP = USAGE + """
 
 Tables and figures for one run or a whole sweep, written to PATH/report/ (or --out DIR); reads the jobs'
 metrics.json, changes nothing else. Always:
+  report.html      one self-contained file to read, keep and send: the verdict first, ROC curves, score
+                   histograms, the epsilon bounds and the blind baseline, utility, diagnostics, the most
+                   exposed records, the config and the command that reproduces each run
   runs.csv         one row per job: what varies across the jobs, every attack metric, the strongest attack,
                    the target's accuracies and overfitting gap, the collision ceiling, each threshold attack
   roc_grid_<protocol>.png   log-log ROC curves of every attack, one panel per dataset and target
   missing.md/.csv  the jobs that did not complete, each with its error
   index.md         the list of what was written
-and when the sweep holds their cells: table2.* and table2_lowfpr.* (the paper's Table II, Markdown, LaTeX,
-CSV), paper_decoded.*, compare_methods.*, the paper's figures, the overfitting, attacker-knowledge and
+and when the sweep holds the paper's cells at the paper's sizes: table2.* and table2_lowfpr.* (the paper's
+Table II, Markdown, LaTeX, CSV), paper_decoded.*, the paper's figures (otherwise one caveat line says why not);
+when they apply: compare_methods.*, dp_audit.*, the overfitting, attacker-knowledge and
 defenses tables and figures. A compact table of the jobs is printed. Figures: PNG, or PDF with --format pdf.
 
 example:
@@ -65,7 +70,9 @@ def report_command(args: list[str], console=None) -> list[Path]:
     from rich.console import Console
 
     from socinf.io import atomic_write_text
+    from socinf.report import html_report
     from socinf.report.figures import set_format
+    from socinf.report.frame import paper_caveat, runs_frame
     from socinf.report.runs import load_runs
     from socinf.report.sections import SECTIONS
 
@@ -79,8 +86,13 @@ def report_command(args: list[str], console=None) -> list[Path]:
         section = importlib.import_module(name)
         if section.applies(runs):
             written += section.write(runs, out_dir, console)
+    caveat = paper_caveat(runs_frame(runs))
+    written.append(html_report.write(runs, out_dir, written, caveat))
     index = out_dir / "index.md"
     lines = [f"# socinf report for {path}", "", f"{len(runs.complete)} complete job(s), {len(runs.failed)} failed.", ""]
+    if caveat:
+        console.print(caveat)
+        lines += [caveat, ""]
     lines += [f"- [{p.name}]({p.name})" for p in written]
     atomic_write_text(index, "\n".join(lines) + "\n")
     console.print(f"report written to {out_dir} ({len(written) + 1} files)")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, List, Optional
 
 from socinf.errors import ConfigError
-from socinf.settings import MAPPING, TEXT, Interval, ListOf, Options  # noqa: F401 - MAPPING for subclasses
+from socinf.settings import BOOLEAN, MAPPING, TEXT, Interval, ListOf, Options  # noqa: F401 - MAPPING for subclasses
 
 SUPPORTED_CLASSES = {"tweet": (2, 4), "weibo": (3, 5), "clue": (7,)}  # the pinned corpora and their class views
 USER_FILES = ("csv", "text")  # datasets read from the user's own file (dataset.path), not a pinned corpus
@@ -96,8 +96,10 @@ class EvalConfig:
     # below checks the type as well as the range, and `eval.size=500` stays the integer 500.
     size: Any = AUTO_SIZE
     nonmembers: str = "heldout"  # heldout | attacker (the paper's reading)
+    shuffle_membership: bool = False  # a negative control: membership labels dealt at random (no leak can be real)
 
     constraints: ClassVar[dict] = {
         "size": [Options((AUTO_SIZE,)), Interval(int, 1, 10**8)],
         "nonmembers": [Options(NONMEMBER_POOLS)],
+        "shuffle_membership": [BOOLEAN],
     }
