@@ -26,6 +26,7 @@ GROUPS = {
     "experiment/slice": "the overfitting experiment's data slice",
     "experiment/sota_cell": "one target of experiment=sota",
     "experiment/sota_method": "one attack of experiment=sota",
+    "experiment/dp_setting": "one privacy setting of experiment=dp_audit (a DP target at one epsilon, or none)",
 }
 
 COMMANDS = {
