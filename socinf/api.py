@@ -12,6 +12,8 @@ against the model's classes, the seed, each group of settings (``socinf.settings
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from socinf.attacks.attack_model import AttackModelConfig
@@ -23,6 +25,7 @@ from socinf.errors import ConfigError
 from socinf.methods import DEFAULT_METHODS, METHODS, MethodSettings, build, check_methods, check_settings, needs_population
 from socinf.result import AuditResult, utility_from_answers
 from socinf.settings import SEED, THREADS, Interval, check_value
+from socinf.sparse import as_csr, is_sparse, like, stack, values
 from socinf.targets.base import CountingTarget
 
 
@@ -34,23 +37,49 @@ class _FunctionModel:
         return self.fn(X)
 
 
-def _as_pair(value, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _records(X, name: str):
+    """``X`` as a numeric matrix: CSR for scipy.sparse input and pandas frames of sparse columns (their
+    non-zeros kept as they are), else a dense array; one line if it holds something else."""
+    if type(X).__module__.startswith("pandas") and hasattr(X, "dtypes") and len(X.dtypes) and \
+            all(str(t).startswith("Sparse") for t in X.dtypes):
+        X = X.sparse.to_coo()
+    if is_sparse(X):
+        X = as_csr(X, None if X.dtype.kind == "f" else np.float64)
+        return X
+    try:
+        return np.asarray(X, dtype=np.float64) if not hasattr(X, "dtype") or X.dtype.kind != "f" else np.asarray(X)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: X holds values that are not numbers; expected a numeric matrix (n, d)") from None
+
+
+def _first_bad_row(X) -> int:
+    if is_sparse(X):
+        return int(np.searchsorted(X.indptr, np.flatnonzero(~np.isfinite(X.data))[0], side="right") - 1)
+    return int(np.argwhere(~np.isfinite(X))[0][0])
+
+
+def _as_pair(value, name: str) -> tuple:
     try:
         X, y = value
     except (TypeError, ValueError):
         raise ConfigError(f"{name}: expected a pair (X, y) of records and labels") from None
-    try:
-        X = np.asarray(X, dtype=np.float64) if not hasattr(X, "dtype") or X.dtype.kind != "f" else np.asarray(X)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name}: X holds values that are not numbers; expected a numeric matrix (n, d)") from None
-    y = np.asarray(y)
-    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or not len(X):
+    X, y = _records(X, name), np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != len(y) or not X.shape[0]:
         raise ConfigError(f"{name}: expected X of shape (n, d) with n >= 1 and as many labels in a 1-D y; got X "
                           f"{list(X.shape)}, y {list(y.shape)}")
-    if not np.isfinite(X).all():
-        row = int(np.argwhere(~np.isfinite(X))[0][0])
-        raise ConfigError(f"{name}: X holds NaN or infinity (row {row}); expected finite numbers")
+    if not np.isfinite(values(X)).all():
+        raise ConfigError(f"{name}: X holds NaN or infinity (row {_first_bad_row(X)}); expected finite numbers")
     return X, y
+
+
+def _warn_xgboost_format(model, X) -> None:
+    """XGBoost reads an absent sparse entry as missing and a dense 0 as a value (unless ``missing=0``): a model
+    trained on dense arrays answers the same records differently as CSR."""
+    missing = getattr(model, "missing", None)
+    if is_sparse(X) and hasattr(model, "get_booster") and missing is not None and float(missing) != 0:
+        warnings.warn("socinf.audit: sparse records for an XGBoost model with missing=nan: XGBoost reads an absent "
+                      "entry as missing, a dense 0 as a value; if the model was trained on dense arrays, pass dense "
+                      "arrays (docs/sparse.md)", stacklevel=3)
 
 
 def _model_name(model) -> str:
@@ -109,7 +138,9 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     """Membership-inference audit of ``model`` through its answers only.
 
     members, nonmembers: ``(X, y)`` records known to be in / out of the training set (scored, never shown to
-    an attack). population: ``(X, y)`` the attacker holds (disjoint from both), or None. methods: any of
+    an attack); X dense, ``scipy.sparse`` (CSR, CSC, ...) or a pandas frame of sparse columns: sparse records
+    stay sparse throughout (memory with the non-zeros, docs/sparse.md), and every set is held in the members'
+    format. population: ``(X, y)`` the attacker holds (disjoint from both), or None. methods: any of
     ``"thresholds"`` (confidence, entropy, modified entropy, loss, gap; cut-offs from a shadow model on the
     population), ``"shadow"`` (Shokri et al.), ``"socinf"`` (the paper's four stages), ``"lira"`` (Carlini et
     al. 2022) and ``"rmia"`` (Zarifzadeh et al. 2024); default thresholds, shadow and socinf (socinf alone
@@ -123,6 +154,8 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     X_in, y_in = _as_pair(members, "members")
     X_out, y_out = _as_pair(nonmembers, "nonmembers")
     pop = _as_pair(population, "population") if population is not None else None
+    X_out, pop = like(X_out, X_in), (like(pop[0], X_in), pop[1]) if pop else None  # one format: the members'
+
     for name, X in (("nonmembers", X_out), ("population", pop[0] if pop else None)):
         if X is not None and X.shape[1] != X_in.shape[1]:
             raise ConfigError(f"{name}: {X.shape[1]} features per record, but members have {X_in.shape[1]}; expected "
@@ -142,12 +175,14 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
                                              mimic=mimic, attack=AttackModelConfig(name=attack_model),
                                              shadow=ShadowConfig(n_shadow), lira=lira, rmia=rmia))
     _check_needs(methods, settings, pop, K)
-    X_eval, y_eval = np.concatenate([X_in, X_out]), to_index(np.concatenate([y_in, y_out]))
-    membership = np.r_[np.ones(len(X_in), int), np.zeros(len(X_out), int)]
+    X_eval, y_eval = stack([X_in, X_out]), to_index(np.concatenate([y_in, y_out]))
+    membership = np.r_[np.ones(len(y_in), int), np.zeros(len(y_out), int)]
     d = X_eval.shape[1]
-    knowledge = AttackerKnowledge(pop[0] if pop else np.zeros((0, d)), pop[1] if pop else np.zeros(0, int), K, d,
-                                  target_size=len(X_in))
-    target = CountingTarget(black_box, K, d, row_sums=getattr(black_box, "row_sums", (1.0, 1.0)), name=_model_name(model))
+    knowledge = AttackerKnowledge(pop[0] if pop else like(np.zeros((0, d)), X_in), pop[1] if pop else np.zeros(0, int),
+                                  K, d, target_size=len(y_in))
+    _warn_xgboost_format(model, X_in)
+    target = CountingTarget(black_box, K, d, row_sums=getattr(black_box, "row_sums", (1.0, 1.0)), name=_model_name(model),
+                            sparse=is_sparse(X_in))
     ctx = AttackContext(seed=seed, threads=threads, cache=StageCache(cache_dir))
     attacks = [build(m, settings, pop is not None) for m in methods if m != "thresholds"]
     thresholds = build("thresholds", settings) if "thresholds" in methods else None

@@ -7,6 +7,7 @@ y = F_mimic(x) (fake). Both are trained by alternating back-propagation on the
 standard GAN losses; the generator uses the non-saturating form. A supervised
 term, ``fidelity_weight`` x cross-entropy to the target's answer, is added by
 default (``mimic=gan``); ``mimic=gan_paper`` sets it to 0: the paper's pure GAN.
+Sparse records are densified one batch at a time (training) or one bounded block at a time (prediction).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from torch.nn import functional as F
 
 from socinf.attacks.adam import Adam
 from socinf.attacks.mimic_config import GAN_KEYS, MimicConfig  # noqa: F401 - re-exported
+from socinf.sparse import as_csr, dense_batches, is_sparse
 
 
 class _ResidualBlock(nn.Module):
@@ -55,6 +57,16 @@ def fidelity(p_mimic: np.ndarray, p_target: np.ndarray) -> dict:
     }
 
 
+def _batch_source(X):
+    """``rows(idx)``: the float32 tensor of records ``idx`` of ``X``; a sparse ``X`` is densified one batch at a
+    time (the same values as indexing its dense form: memory for one batch, not n x d)."""
+    if is_sparse(X):
+        X = as_csr(X)
+        return lambda idx: torch.from_numpy(X[idx.numpy()].toarray().astype(np.float32, copy=False))
+    X_t = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    return lambda idx: X_t[idx]
+
+
 class MimicGAN:
     """The mimic F_mimic and its discriminator; ``config`` is a ``MimicConfig`` (its GAN fields are used)."""
 
@@ -85,11 +97,14 @@ class MimicGAN:
         gan.history_ = list(state["history"])
         return gan
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities of records ``X`` (dense, or sparse densified a bounded block at a time)."""
         self.generator.eval()
         with torch.no_grad():
-            logits = self.generator(torch.as_tensor(np.asarray(X), dtype=torch.float32))
-        return torch.softmax(logits, dim=1).double().numpy()
+            logits = [self.generator(torch.as_tensor(block)) for block in dense_batches(X)]
+        if not logits:
+            return np.zeros((0, self.n_classes))
+        return torch.softmax(torch.cat(logits), dim=1).double().numpy()
 
     def _train_step(self, x: torch.Tensor, y_real: torch.Tensor, opt_g: Adam, opt_d: Adam) -> tuple[float, float]:
         """One batch: a discriminator step, then a mimic step; returns both losses."""
@@ -111,9 +126,9 @@ class MimicGAN:
         return d_loss.item(), g_loss.item()
 
     def fit(self, X: np.ndarray, Y_target: np.ndarray, progress=None) -> "MimicGAN":
-        if len(X) == 0:
+        if X.shape[0] == 0:
             raise ValueError("MimicGAN.fit: no records to mimic (X is empty)")
-        X_t = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+        rows = _batch_source(X)
         Y_t = torch.as_tensor(np.asarray(Y_target), dtype=torch.float32)
         gen, disc = self.generator, self.discriminator
         opts = (Adam(gen.parameters(), lr=self.lr_g, betas=(0.5, 0.999)),
@@ -122,14 +137,14 @@ class MimicGAN:
         for epoch in range(self.epochs):
             gen.train()
             disc.train()
-            order = torch.randperm(len(X_t), generator=g)
+            order = torch.randperm(X.shape[0], generator=g)
             d_sum = g_sum = 0.0
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                d_loss, g_loss = self._train_step(X_t[idx], Y_t[idx], *opts)
+                d_loss, g_loss = self._train_step(rows(idx), Y_t[idx], *opts)
                 d_sum += d_loss * len(idx)
                 g_sum += g_loss * len(idx)
-            self.history_.append({"epoch": epoch + 1, "d_loss": d_sum / len(X_t), "g_loss": g_sum / len(X_t)})
+            self.history_.append({"epoch": epoch + 1, "d_loss": d_sum / X.shape[0], "g_loss": g_sum / X.shape[0]})
             if progress is not None:
                 progress(epoch + 1, self.epochs)
         return self

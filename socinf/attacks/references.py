@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import asdict, dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,7 +32,9 @@ from socinf.attacks.synthesis import GENERATIVE, SynthesisConfig, check_applies,
 from socinf.cache import content_key
 from socinf.data.splits import stratified_cut
 from socinf.errors import ConfigError
+from socinf.owner.models import float32
 from socinf.settings import Interval, Options, check, settings_from
+from socinf.sparse import row_ids, stack, to_format
 from socinf.targets.base import CountingTarget
 
 REFERENCE_MODELS = ("target", "mlp")
@@ -61,7 +63,7 @@ class References:
     """Fitted references and the pool they were drawn from (``pool_in[i, j]``: reference i trained on pool row j)."""
 
     models: list
-    X: np.ndarray
+    X: Any  # dense or CSR, as the attacker's records
     y: np.ndarray
     target_probs: np.ndarray | None  # the target's answers on the pool (synthetic: already paid for)
     pool_in: np.ndarray
@@ -76,7 +78,8 @@ def true_class(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def reference_probs(models: list, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(n_references, n) true-class probabilities of every reference on records (X, y)."""
-    return np.stack([true_class(m.predict_proba(np.asarray(X, dtype=np.float32)), y) for m in models])
+    X = float32(X)
+    return np.stack([true_class(m.predict_proba(X), y) for m in models])
 
 
 def _pool(cfg: ReferenceConfig, synthesis, target: CountingTarget, knowledge: AttackerKnowledge,
@@ -127,7 +130,7 @@ def train_references(cfg: ReferenceConfig, algorithm, params: dict, target: Coun
     cand_in, cand_key = None, None
     if candidates is not None:
         cand_in = _online_keep(cfg.n_references, len(candidates[1]), ctx.seed)
-        digest = hashlib.sha256(np.ascontiguousarray(candidates[0]).tobytes() + np.asarray(candidates[1]).tobytes())
+        digest = hashlib.sha256(row_ids(candidates[0]).tobytes() + np.asarray(candidates[1]).tobytes())
         cand_key = digest.hexdigest()[:24]
     models, pool_in = [], np.zeros((cfg.n_references, len(y)), bool)
     for i in range(cfg.n_references):
@@ -136,7 +139,7 @@ def train_references(cfg: ReferenceConfig, algorithm, params: dict, target: Coun
             rows = stratified_cut(np.arange(len(y)), y, size / len(y), rng)[0]
             X_i, y_i = X[rows], y[rows]
             if cand_in is not None:
-                X_i = np.concatenate([X_i, candidates[0][cand_in[i]]])
+                X_i = stack([X_i, candidates[0][cand_in[i]]])
                 y_i = np.concatenate([y_i, np.asarray(candidates[1])[cand_in[i]]])
             from socinf.owner.models import fit_local_model
 
@@ -201,7 +204,7 @@ class ReferenceAttack:
         self.settings()
         if candidates is None:
             raise ConfigError(f"{self.name}: fit(target, knowledge, ctx, candidates=(X, y)) needs the records to score")
-        X_c, y_c = np.asarray(candidates[0]), np.asarray(candidates[1], dtype=int)
+        X_c, y_c = to_format(candidates[0], None), np.asarray(candidates[1], dtype=int)
         cfg = ReferenceConfig(self.n_references, self.reference_model, self.reference_data)
         with ctx.timed("references"):
             refs = train_references(cfg, *self._algorithm(), target, knowledge, ctx, self.synthesis,

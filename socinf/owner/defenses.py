@@ -154,7 +154,9 @@ def _fit_dp(name: str, params: Mapping[str, Any], defense, X, y, seed: int, thre
         kwargs = {k: v for k, v in params.items() if k in DP_LOGISTIC_KEYS}
         kwargs.update(_only(extra, DP_LOGISTIC_KEYS, "defense.params.logistic"))
         model = dp_models.make_dp_logistic(defense.epsilon, defense.data_norm, seed, **kwargs)
-        model.fit(np.asarray(X, dtype=np.float64), np.asarray(y))
+        from socinf.sparse import dense
+
+        model.fit(dense(X, np.float64), np.asarray(y))  # diffprivlib clips dense rows to data_norm
         spent, delta = dp_models.dp_logistic_spent(model)
         report = {"mechanism": "objective perturbation (diffprivlib LogisticRegression)", "epsilon_spent": spent,
                   "delta_spent": delta, "data_norm": defense.data_norm, "params": kwargs}

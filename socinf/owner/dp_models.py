@@ -55,7 +55,9 @@ def _dp_logistic_class():
 
         def predict_proba(self, X):
             # diffprivlib fits one-vs-rest models: normalised per-class sigmoids, as sklearn's own OvR did
-            return self._predict_proba_lr(np.asarray(X, dtype=np.float64))
+            from socinf.sparse import is_sparse
+
+            return self._predict_proba_lr(X.astype(np.float64) if is_sparse(X) else np.asarray(X, dtype=np.float64))
 
     DPLogisticRegression.__module__, DPLogisticRegression.__qualname__ = __name__, "DPLogisticRegression"
     globals()["_DP_LOGISTIC"] = DPLogisticRegression
@@ -110,7 +112,9 @@ class DPMLPClassifier:
         from opacus import PrivacyEngine
         from torch.utils.data import DataLoader, TensorDataset
 
-        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        from socinf.sparse import dense
+
+        X = torch.as_tensor(dense(X, np.float32))  # Opacus samples rows of one tensor: the members, dense
         self.classes_ = np.unique(y)
         y = torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
         with torch.random.fork_rng():  # Poisson sampling and noise draw from torch's RNG: seed it locally
@@ -169,6 +173,8 @@ class DPMLPClassifier:
     def predict_proba(self, X) -> np.ndarray:
         import torch
 
+        from socinf.sparse import dense_batches
+
         with torch.no_grad():
-            logits = self.module_(torch.as_tensor(np.asarray(X, dtype=np.float32)))
-            return torch.softmax(logits, dim=1).double().numpy()
+            logits = [self.module_(torch.as_tensor(block)) for block in dense_batches(X)]
+            return torch.softmax(torch.cat(logits), dim=1).double().numpy()

@@ -1,7 +1,8 @@
 """`socinf serve`: a small prediction API, our stand-in for an ML-as-a-service platform (paper IV.B.1).
 
 Routes: ``GET /healthz`` (no key), ``GET /v1/schema`` (the input format and
-classes), ``POST /v1/predict`` (``{"instances": [[...], ...]}`` ->
+classes), ``POST /v1/predict`` (``{"instances": [[...], ...]}``, an instance
+also as ``{"indices": [...], "values": [...]}`` (``socinf.targets.codec``) ->
 ``{"probabilities", "classes", "model_id"}``) and ``GET /v1/stats`` (the
 server's own request counter). Everything but ``/healthz`` needs the API key
 when ``serve.api_key`` is set. Nothing about membership is served: the split
@@ -34,18 +35,21 @@ from socinf.serve.guard import InputError, RequestGuard, ServerStats, error  # n
 from socinf.serve.limits import BoundedH11Protocol, scan_json
 from socinf.serve.model import ServedModel
 from socinf.settings import settings_from
-from socinf.targets.codec import decode_compact_instances
+from socinf.sparse import is_sparse, values
+from socinf.targets.codec import decode_compact_instances, decode_sparse_instances
 
 log = logging.getLogger("socinf.serve")
 STATS_FILE = "stats.json"
 PARSE_INLINE_BYTES = 256 * 1024  # smaller bodies are parsed on the event loop (a thread hop costs more)
 
 
-def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndarray:
+def parse_instances(body: bytes, served: ServedModel, max_batch: int):
+    """The records of a predict body: a dense array, or CSR when some instance uses the sparse encoding
+    (``socinf.targets.codec``); ``InputError`` (422) naming the first fault."""
     d = served.n_features
     X = decode_compact_instances(body, d)
     if X is None:
-        problem = scan_json(body, max_batch * d)
+        problem = scan_json(body, 2 * max_batch * d)  # the sparse encoding: two numbers a non-zero
         if problem:
             raise InputError(problem)
         try:
@@ -55,27 +59,51 @@ def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndar
         instances = payload.get("instances") if isinstance(payload, dict) else None
         if not isinstance(instances, list) or not instances:
             raise InputError('expected a JSON object {"instances": [[...], ...]} with at least one record')
-        try:
-            X = np.asarray(instances)
-        except (ValueError, TypeError):
-            X = None
-        if X is None or X.dtype.kind not in "iuf":  # strings, booleans, nulls, ragged rows: not JSON numbers
-            raise InputError(f"every instance must be a list of {d} numbers")
-        X = X.astype(np.float64)
-    if len(X) > max_batch:
-        raise InputError(f"{len(X)} instances in one request; at most {max_batch} (serve.max_batch)")
+        if len(instances) > max_batch:
+            raise InputError(f"{len(instances)} instances in one request; at most {max_batch} (serve.max_batch)")
+        X = _instances(instances, d)
+    if X.shape[0] > max_batch:
+        raise InputError(f"{X.shape[0]} instances in one request; at most {max_batch} (serve.max_batch)")
     if X.ndim != 2 or X.shape[1] != d:
         raise InputError(f"every instance must be a list of {d} numbers; got an array of shape {list(X.shape)}")
-    if not np.isfinite(X).all():
-        raise InputError("instances must hold finite numbers (no NaN or infinity)")
-    block = X[:, served.binary_columns]
-    bad = np.argwhere((block != 0) & (block != 1))
-    if len(bad):
-        row, col = bad[0]
-        name = served.schema["features"][served.binary_columns[col]]["name"]
-        value = X[row, served.binary_columns[col]]
-        raise InputError(f"instance {row}, feature {name!r} is binary: allowed 0 or 1, got {value:g}")
+    _check_values(X, served)
     return X
+
+
+def _instances(instances: list, d: int):
+    """Parsed instances as a dense array (every one a list) or CSR (some use the sparse encoding)."""
+    if any(isinstance(item, dict) for item in instances):
+        try:
+            return decode_sparse_instances(instances, d)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    try:
+        X = np.asarray(instances)
+    except (ValueError, TypeError):
+        X = None
+    if X is None or X.dtype.kind not in "iuf":  # strings, booleans, nulls, ragged rows: not JSON numbers
+        raise InputError(f"every instance must be a list of {d} numbers")
+    return X.astype(np.float64)
+
+
+def _check_values(X, served: ServedModel) -> None:
+    """Finite numbers, and 0 or 1 in every binary feature (of a sparse ``X``: its stored entries)."""
+    if not np.isfinite(values(X)).all():
+        raise InputError("instances must hold finite numbers (no NaN or infinity)")
+    if is_sparse(X):
+        X = X.tocoo()
+        binary = np.zeros(served.n_features, bool)
+        binary[served.binary_columns] = True
+        bad = np.flatnonzero(binary[X.col] & (X.data != 0) & (X.data != 1))
+        first = (X.row[bad[0]], X.col[bad[0]], X.data[bad[0]]) if len(bad) else None
+    else:
+        block = X[:, served.binary_columns]
+        bad = np.argwhere((block != 0) & (block != 1))
+        first = (bad[0][0], served.binary_columns[bad[0][1]], block[tuple(bad[0])]) if len(bad) else None
+    if first is not None:
+        row, col, value = first
+        name = served.schema["features"][col]["name"]
+        raise InputError(f"instance {row}, feature {name!r} is binary: allowed 0 or 1, got {value:g}")
 
 
 def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
@@ -133,7 +161,7 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
         X = parse_instances(body, served, serve_cfg.max_batch)
         probs = served.predict(X)  # inline: for a batch of records a hop to a worker thread costs more than this
         stats.answered_requests += 1
-        stats.records += len(X)
+        stats.records += X.shape[0]
         return json.dumps({"probabilities": probs.tolist(), "classes": served.schema["classes"],
                            "model_id": served.model_id}, separators=(",", ":")).encode()
 
