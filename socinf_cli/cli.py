@@ -54,6 +54,7 @@ def _check_renamed(args: list[str]) -> None:
 def _hydra_app(task, name: str, args: list[str]) -> None:
     import hydra
 
+    from socinf.targets.remote_settings import URL_CREDENTIALS, has_credentials
     from socinf_cli.compose import config_dir
     from socinf_cli.config import register_configs
 
@@ -62,6 +63,8 @@ def _hydra_app(task, name: str, args: list[str]) -> None:
         if key in SECRET_KEYS and "=" in arg:
             fail(f"{key}=... on the command line would be saved in .hydra/ and shown by ps; "
                  "export SOCINF_API_KEY=<key> instead (both keys read it)")
+        if key == "target.url" and has_credentials(arg.split("=", 1)[-1]):
+            fail(f"target.url: {URL_CREDENTIALS}")
     register_configs()
     _check_renamed(args)
     # job name: header, log file. After the user's args: argparse rejects overrides on both sides of -m

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from socinf.cache import StageCache, content_key
-from socinf.data.dataset_config import USER_FILES
+from socinf.data.dataset_config import USER_FILES, DatasetConfig
 from socinf.data.features import KeywordFeaturizer, keywords_per_class
 from socinf.data.splits import Splits, make_splits
 from socinf.errors import ConfigError, DataError
@@ -102,6 +102,9 @@ def _prepare(ds, evaluation, seed: int, source: Path) -> PreparedData:
         featurizer = KeywordFeaturizer(corpus.language, counts, ds.keyword_method, ds.min_df, ds.ngram_min, ds.ngram_max)
         members = splits.members
         featurizer.fit([corpus.texts[i] for i in members], corpus.labels[members])  # the owner's half only
+        if not featurizer.keywords_:
+            raise ConfigError(f"dataset.min_df={ds.min_df}: no keyword candidate occurs in that many of the "
+                              f"{len(members)} texts the target trains on; expected a much smaller count (default {DatasetConfig.min_df})")
         X, names = featurizer.transform(corpus.texts), list(featurizer.keywords_)
         info["keywords"] = {"method": ds.keyword_method, "requested_per_class": counts, "selected": len(names),
                             "per_class": {c: [w for w, o in zip(names, featurizer.keyword_class_) if o == i]

@@ -11,6 +11,7 @@ from typing import ClassVar, Optional
 
 from socinf.errors import ConfigError
 from socinf.owner.models import LOCAL_MODELS
+from socinf.secrets import API_KEY
 from socinf.settings import BOOLEAN, TEXT, Interval, Options
 
 WEAK_KEYS = frozenset({"change-me", "changeme", "secret", "password", "test", "test-key", "api-key", "apikey",
@@ -33,7 +34,7 @@ class ServeConfig:
     exit_with_parent: bool = False  # a server spawned by target=remote stops if its client dies
 
     constraints: ClassVar[dict] = {
-        "model": [Options(LOCAL_MODELS)], "host": [TEXT], "port": [Interval(int, 0, 65535)], "api_key": [None, TEXT],
+        "model": [Options(LOCAL_MODELS)], "host": [TEXT], "port": [Interval(int, 0, 65535)], "api_key": [None, API_KEY],
         "rate_limit": [None, Interval(float, 0, 1e6, "right")], "max_batch": [Interval(int, 1, 1_000_000)],
         "max_body_bytes": [Interval(int, 1, 2**31)], "max_connections": [Interval(int, 1, 100_000)],
         "header_timeout_s": [Interval(float, 0, 3600, "right")], "port_file": [None, TEXT],

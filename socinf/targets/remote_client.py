@@ -19,6 +19,7 @@ sends (``socinf.targets.deadline``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import random
@@ -28,7 +29,8 @@ from typing import Callable
 import httpx
 import numpy as np
 
-from socinf.errors import ConfigError, QueryBudgetExceeded, RemoteTargetError
+from socinf.errors import ConfigError, QueryBudgetExceeded, RemoteTargetError, SocinfError
+from socinf.secrets import scrub
 from socinf.settings import settings_from
 from socinf.targets.base import check_answers
 from socinf.targets.codec import encode_instances
@@ -40,6 +42,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # not one INFO line per re
 WIRE_TOLERANCE = 1e-6  # float noise on a row sum sent as JSON
 MAX_WAIT_S = 60.0  # one back-off or Retry-After wait is capped here
 RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+LOCAL_ERRORS = (httpx.LocalProtocolError, httpx.UnsupportedProtocol, UnicodeEncodeError)  # never retried
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -66,6 +69,22 @@ def _number(value, what: str, where: str, low: float = 0.0) -> float:
     if isinstance(value, (bool, str)) or not np.isfinite(number) or number < low:
         raise RemoteTargetError(f"{where}: {what}={value!r} in the schema; expected a number >= {low:g}")
     return number
+
+
+def scrubbed(method):
+    """A client method whose errors never quote the API key (a server may echo the headers it got)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except SocinfError as exc:
+            text = scrub(str(exc), self.settings.api_key)
+            if text == str(exc):
+                raise
+            raise type(exc)(text) from None
+
+    return wrapper
 
 
 def remote_settings(url, api_key, settings, fields: dict) -> RemoteSettings:
@@ -113,6 +132,7 @@ class RemoteTarget:
         return {"X-API-Key": api_key}
 
     # ------------------------------------------------------------------ connection and schema
+    @scrubbed
     def connect(self) -> dict:
         """``GET /v1/schema``: the input format, the classes and the model id (the attacker's only knowledge)."""
         response = self._request("GET", "/v1/schema")
@@ -154,6 +174,7 @@ class RemoteTarget:
         self._http.close()
 
     # ------------------------------------------------------------------ the black box
+    @scrubbed
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X)
         keys = record_keys(X)
@@ -259,11 +280,14 @@ class RemoteTarget:
             self.requests += 1
             try:
                 response = self._http.request(method, path, content=body, headers=headers or None)
+            except LOCAL_ERRORS as exc:  # made here, not by the network: another attempt fails the same way
+                raise RemoteTargetError(f"{where}: the request could not be made ({type(exc).__name__}: "
+                                        f"{scrub(str(exc), self.settings.api_key)})") from None
             except httpx.TimeoutException:
                 problem = (f"no answer within target.timeout_s={self.timeout_s:g} per read or "
                            f"target.deadline_s={self.deadline_s} in all")
             except httpx.TransportError as exc:
-                problem = f"connection failed ({type(exc).__name__}: {exc})"
+                problem = f"connection failed ({type(exc).__name__}: {scrub(str(exc), self.settings.api_key)})"
             else:
                 status = response.status_code
                 if status == 200:
@@ -272,8 +296,8 @@ class RemoteTarget:
                     raise RemoteTargetError(f"{where}: HTTP {status}, the API key was refused; export "
                                             "SOCINF_API_KEY=<the server's key>")
                 if status not in RETRY_STATUSES:
-                    raise RemoteTargetError(f"{where}: HTTP {status}: {_detail(response)}")
-                problem, wait = f"HTTP {status}: {_detail(response)}", _retry_after(response)
+                    raise RemoteTargetError(f"{where}: HTTP {status}: {scrub(_detail(response), self.settings.api_key)}")
+                problem, wait = f"HTTP {status}: {scrub(_detail(response), self.settings.api_key)}", _retry_after(response)
             if attempt < self.max_retries:
                 self.retries += 1
                 time.sleep(self._delay(attempt, wait))

@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 
 from socinf.errors import ConfigError, RemoteTargetError
-from socinf.targets.remote_client import WIRE_TOLERANCE, RemoteTarget
+from socinf.targets.remote_client import WIRE_TOLERANCE, RemoteTarget, scrubbed
 
 OUTPUT = "predict_proba"
 FLOAT_TYPES = ("FP16", "FP32", "FP64")
@@ -53,6 +53,7 @@ class V2Target(RemoteTarget):
     def _auth_headers(api_key: str) -> dict:
         return {"Authorization": f"Bearer {api_key}"}  # KServe / Triton behind a gateway
 
+    @scrubbed
     def connect(self) -> dict:
         """Model metadata: name, versions, the input tensor; ``model_id`` = name, version and a metadata hash."""
         where = f"GET {self.url}{self.path}"
