@@ -60,7 +60,9 @@ def report_command(args: list[str], console: Console | None = None) -> list[Path
         if section.applies(runs):
             written += section.write(runs, out_dir, console)
     index = out_dir / "index.md"
-    lines = [f"# socinf report for {path}", "", f"{len(runs.complete)} complete job(s), {len(runs.failed)} failed.", ""]
+    unreadable = sum(f.get("status") == "unreadable" for f in runs.failed)
+    lines = [f"# socinf report for {path}", "", f"{len(runs.complete)} complete job(s), {len(runs.failed) - unreadable} "
+             f"failed, {unreadable} unreadable (missing.md says why).", ""]
     lines += [f"- [{p.name}]({p.name})" for p in written]
     atomic_write_text(index, "\n".join(lines) + "\n")
     console.print(f"report written to {out_dir} ({len(written) + 1} files)")

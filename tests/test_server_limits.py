@@ -137,14 +137,26 @@ def test_half_open_connection_is_dropped(live):
         assert time.monotonic() - start < 4
 
 
-def test_connections_beyond_the_limit_get_503(live):
+def test_requests_beyond_the_limit_get_503_idle_connections_do_not(live):
+    """Issue 20 (Why 9): idle connections held open kept /healthz and predict at 503. Now only requests in
+    flight count (a body still arriving is one), and /healthz is always answered."""
     server = live(max_connections=2, header_timeout_s=30)
-    held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(8)]
+    head = (f"POST /v1/predict HTTP/1.1\r\nHost: x\r\nX-API-Key: {KEY}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 1000\r\n\r\n{").encode()
+    busy = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
     try:
         time.sleep(0.2)
-        assert httpx.get(f"{server.url}/healthz").status_code == 503
+        assert httpx.get(f"{server.url}/healthz").status_code == 200  # 8 idle connections take no slot
+        assert post(server.url, json.dumps({"instances": [[0] * D]}).encode()).status_code == 200
+        for sock in busy:
+            sock.sendall(head)  # a request whose body never ends: in flight until BODY_TIMEOUT_S
+        time.sleep(0.3)
+        third = post(server.url, json.dumps({"instances": [[0] * D]}).encode())
+        assert third.status_code == 503 and third.headers["Retry-After"] == "1"
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
     finally:
-        for sock in held:
+        for sock in idle + busy:
             sock.close()
 
 

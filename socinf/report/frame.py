@@ -140,7 +140,7 @@ def _mark_variants(rows: list[dict]) -> None:
 def _complete_row(run: dict) -> dict:
     cfg = run.get("config", {})
     row = {**_cell_of(cfg), "_config": cfg, "protocol": run["protocol"]["name"], "dataset": run["dataset"]["label"],
-           "status": "complete", "run_dir": run["run_dir"], "error": ""}
+           "status": "complete", "run_dir": run["run_dir"], "error": run.get("note", "")}
     row.update({k: run["attack"].get(k) for k in ATTACK_METRICS})
     row.update(_strongest(run))
     row["target_train_accuracy"] = run.get("target", {}).get("train_accuracy")
@@ -159,8 +159,8 @@ def runs_frame(runs: SweepRuns) -> pd.DataFrame:
     """One row per job: cell keys, status, metrics (complete jobs), error (failed jobs)."""
     rows = [_complete_row(r) for r in runs.complete]
     for f in runs.failed:
-        cfg = _job_config(f["run_dir"])
-        rows.append({**_cell_of(cfg), "_config": cfg, "status": "failed", "run_dir": f["run_dir"],
+        cfg = f["config"] if "config" in f else _job_config(f["run_dir"])  # the reader's checked config
+        rows.append({**_cell_of(cfg), "_config": cfg, "status": f.get("status", "failed"), "run_dir": f["run_dir"],
                      "error": f["error"], "baselines": {}})
     _mark_variants(rows)
     for row, job in zip(rows, [*runs.complete, *runs.failed]):

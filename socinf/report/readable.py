@@ -9,8 +9,7 @@ value of ``metrics.json`` adds its path here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from socinf.report.frame import ATTACK_METRICS, STRONGEST
+from functools import cache
 
 NUMBER = (int, float, type(None))  # bool is refused separately (it is an int to Python)
 TEXT = (str, type(None))
@@ -29,26 +28,34 @@ CONFIG = {"dataset?": {"name?": TEXT, "num_classes?": INTEGER, "attacker_fractio
           **{f"{group}?": GROUP for group in ("synthesis", "method", "attack", "defense", "mimic")},
           "eval?": {"nonmembers?": TEXT, "*": object}, "seed?": INTEGER, "*": object}
 BASELINE = {"accuracy?": NUMBER, "auc?": NUMBER, "tpr_at_1pct_fpr?": NUMBER, "*": object}
-BEST = {**{f"{k}?": NUMBER for k in STRONGEST if k != "method"}, "method?": TEXT,
-        "auc_ci95?": (ListOf(NUMBER, 2), type(None)), "*": object}
-METRICS = {
-    "complete": (bool,),
-    "protocol": {"name": (str,), "*": object},
-    "dataset": {"label": (str,), "splits?": {"*": INTEGER}, "*": object},
-    "method": {"name": (str,), "attack_model?": TEXT, "mimic?": ({"trained?": {"label_agreement?": NUMBER, "*": object},
-                                                                  "*": object}, type(None)), "*": object},
-    "attack": {**{f"{m}?": NUMBER for m in ATTACK_METRICS},
-               "diagnostics?": ({"*": {"ok": (bool,), "*": object}}, type(None)), "*": object},
-    "target": {"name?": TEXT, "train_accuracy?": NUMBER, "test_accuracy?": NUMBER, "overfitting_gap?": NUMBER,
-               "defense?": ({"name?": TEXT, "setting?": TEXT, "epsilon_spent?": NUMBER, "*": object}, type(None)),
-               "*": object},
-    "strongest?": ({"by_auc?": (BEST, type(None)), "*": object}, type(None)),
-    "baselines?": ({"*": BASELINE}, type(None)),
-    "collision?": ({"ceiling_accuracy?": NUMBER, "*": object}, type(None)),
-    "config?": CONFIG,
-    "seed?": INTEGER,
-    "*": object,
-}
+
+
+@cache
+def metrics_spec() -> dict:
+    """The shape of a ``metrics.json`` the report reads (built on first use: the metric names are the frame's)."""
+    from socinf.report.frame import ATTACK_METRICS, STRONGEST
+
+    best = {**{f"{k}?": NUMBER for k in STRONGEST if k != "method"}, "method?": TEXT,
+            "auc_ci95?": (ListOf(NUMBER, 2), type(None)), "*": object}
+    mimic = ({"trained?": {"label_agreement?": NUMBER, "*": object}, "*": object}, type(None))
+    defense = ({"name?": TEXT, "setting?": TEXT, "epsilon_spent?": NUMBER, "*": object}, type(None))
+    return {
+        "complete": (bool,),
+        "protocol": {"name": (str,), "*": object},
+        "dataset": {"label": (str,), "splits?": {"*": INTEGER}, "*": object},
+        "method": {"name": (str,), "attack_model?": TEXT, "mimic?": mimic, "*": object},
+        "attack": {**{f"{m}?": NUMBER for m in ATTACK_METRICS},
+                   "diagnostics?": ({"*": {"ok": (bool,), "*": object}}, type(None)), "*": object},
+        "target": {"name?": TEXT, "train_accuracy?": NUMBER, "test_accuracy?": NUMBER, "overfitting_gap?": NUMBER,
+                   "defense?": defense, "*": object},
+        "strongest?": ({"by_auc?": (best, type(None)), "*": object}, type(None)),
+        "baselines?": ({"*": BASELINE}, type(None)),
+        "collision?": ({"ceiling_accuracy?": NUMBER, "*": object}, type(None)),
+        "config?": CONFIG,
+        "seed?": INTEGER,
+        "scores_sha256?": TEXT,
+        "*": object,
+    }
 
 
 def _kind(value) -> str:
@@ -122,7 +129,7 @@ def _object_problem(value: dict, spec: dict, path: str) -> str | None:
 
 def metrics_problem(metrics) -> str | None:
     """Why a ``metrics.json`` cannot be reported, or None. ``"complete"`` must be the JSON boolean."""
-    return problem(metrics, METRICS)
+    return problem(metrics, metrics_spec())
 
 
 def config_problem(config) -> str | None:

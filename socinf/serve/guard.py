@@ -42,6 +42,10 @@ class TooLarge(InputError):
     """A body over ``serve.max_body_bytes``: 413, decided before the body is parsed (or read in full)."""
 
 
+class Busy(Exception):
+    """The bodies in flight would pass ``serve.max_inflight_bytes``: 503, the body not read."""
+
+
 def error(status: int, message: str, **headers) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status, headers=headers or None)
 
@@ -58,6 +62,7 @@ class RequestGuard:
         self.bucket = TokenBucket(serve_cfg.rate_limit) if serve_cfg.rate_limit else None
         self.failures = FailureLimiter()  # wrong API keys per client IP
         self.replays = ReplayMemory()
+        self.inflight_bytes = 0  # body bytes reserved by the requests being read or answered (event loop only)
 
     def unauthorized(self, request: Request) -> JSONResponse | None:
         """401 for a wrong key; 429 for a client IP that failed too often (checked first: guessing is slow)."""
@@ -83,19 +88,41 @@ class RequestGuard:
         self.stats.throttled += 1
         return error(429, f"rate limit of {self.cfg.rate_limit:g} requests/s", **{"Retry-After": _retry_after(wait)})
 
+    def _reserve(self, request: Request, n: int) -> None:
+        """Count ``n`` more body bytes of ``request`` as in flight, or raise ``Busy`` past the server's budget."""
+        if self.inflight_bytes + n > self.cfg.max_inflight_bytes:
+            raise Busy()
+        self.inflight_bytes += n
+        request.state.reserved = getattr(request.state, "reserved", 0) + n
+
+    def release(self, request: Request) -> None:
+        """The request is answered: its body bytes no longer count against ``serve.max_inflight_bytes``."""
+        self.inflight_bytes -= getattr(request.state, "reserved", 0)
+        request.state.reserved = 0
+
     async def read_body(self, request: Request) -> bytearray:
-        """The whole body, refused (``TooLarge``) past ``serve.max_body_bytes`` by its declared or its read length."""
+        """The whole body, refused (``TooLarge``) past ``serve.max_body_bytes`` by its declared or its read length,
+        and (``Busy``) when the bodies in flight would pass ``serve.max_inflight_bytes``. A declared length is
+        reserved before a byte is read, into a buffer of exactly that size (no growing copies)."""
         max_body = self.cfg.max_body_bytes
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_body:
             raise TooLarge(f"request body of {declared} bytes; at most {max_body} (serve.max_body_bytes)")
-        body = bytearray()  # one growing buffer: no list of chunks joined into a second copy
+        size = int(declared) if declared.isdigit() else None
+        self._reserve(request, size or 0)
+        body, filled = bytearray(size or 0), 0
         async with asyncio.timeout(BODY_TIMEOUT_S):
             async for chunk in request.stream():
-                if len(body) + len(chunk) > max_body:
-                    raise TooLarge(f"request body over {max_body} bytes (serve.max_body_bytes)")
-                body += chunk
-        return body
+                if filled + len(chunk) > (max_body if size is None else size):
+                    raise TooLarge(f"request body over {max_body if size is None else size} bytes "
+                                   f"({'serve.max_body_bytes' if size is None else 'its Content-Length'})")
+                if size is None:
+                    self._reserve(request, len(chunk))
+                    body += chunk
+                else:
+                    body[filled:filled + len(chunk)] = chunk
+                filled += len(chunk)
+        return body if size is None else body[:filled] if filled < size else body
 
     async def body_or_error(self, request: Request) -> bytearray | JSONResponse:
         try:
@@ -103,6 +130,10 @@ class RequestGuard:
         except TooLarge as exc:
             self.stats.rejected += 1
             return error(413, str(exc), Connection="close")  # the rest of the body is not read
+        except Busy:
+            self.stats.throttled += 1
+            return error(503, f"the server holds {self.cfg.max_inflight_bytes} bytes of request bodies already "
+                         "(serve.max_inflight_bytes); retry shortly", Connection="close", **{"Retry-After": "1"})
         except TimeoutError:
             self.stats.rejected += 1
             return error(408, f"the request body did not arrive within {BODY_TIMEOUT_S:g} s", Connection="close")
