@@ -30,6 +30,7 @@ SCORES_FILE = "membership_scores.csv"
 JOB_FILE = "job.json"  # written beside a complete metrics.json: the job's identity for ``resume=true``
 FAILED_FILE = "failed.json"
 STAGED_DIR = ".staged"  # a result being written; complete once it holds its METRICS_FILE
+RUNNING_FILE = ".running.json"  # {"pid", "started"} of the process running the job, while it runs
 HYDRA_FILES = ("config.yaml", "overrides.yaml", "hydra.yaml")  # the job's .hydra/, kept in its job record
 MAX_RECORD_BYTES = 16 * 1024 * 1024  # a metrics.json is ~16 KB; a bigger JSON record is not read
 

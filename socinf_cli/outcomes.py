@@ -24,11 +24,10 @@ from hydra.experimental.callback import Callback
 
 from socinf.errors import SocinfError
 from socinf.io import atomic_write_json, storage_error
-from socinf.rundir import restore_hydra, write_failure
+from socinf.rundir import RUNNING_FILE, restore_hydra, write_failure
 from socinf.secrets import scrub
 
 log = logging.getLogger("socinf")
-RUNNING_FILE = ".running.json"
 PROBE_BYTES = 256 * 1024  # what a run dir must take before Hydra writes .hydra/ and the log into it
 logging.raiseExceptions = False  # a full disk under run.log: the run's own line says so, not a logging traceback
 

@@ -16,6 +16,7 @@ from typing import Awaitable, Callable
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from socinf.serve.limits import FailureLimiter, ReplayMemory, TokenBucket
 
@@ -137,6 +138,8 @@ class RequestGuard:
         except TimeoutError:
             self.stats.rejected += 1
             return error(408, f"the request body did not arrive within {BODY_TIMEOUT_S:g} s", Connection="close")
+        except ClientDisconnect:  # nobody to answer; the reserved bytes go with the request (release)
+            return error(400, "the client closed the connection before its body arrived", Connection="close")
 
     async def once(self, key: str | None, body: bytes, answer: Callable[[], Awaitable[bytes]]) -> bytes:
         """``answer()`` for this body, or the answer an earlier request with the same ``Idempotency-Key`` and body
