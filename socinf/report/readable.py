@@ -3,7 +3,8 @@ sections read, checked once by the reader (``runs.load_runs``), so a hostile or 
 "unreadable" (listed with its path and the reason) instead of a traceback in some table or figure.
 
 A spec is a tuple of allowed types, or a dict of keys (``"key?"``: optional; ``"*"``: any key, each value as
-given), or ``ListOf(spec, n)``. ``None`` in a tuple allows JSON null. A section that starts reading another
+given), or ``ListOf(spec, n)``. ``None`` in a tuple allows JSON null (only where the sections read the value as
+``value or {}``; ``run.get(key, {})`` needs an object whenever the key is there). A section that starts reading another
 value of ``metrics.json`` adds its path here.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ class ListOf:
 
 GROUP = {"name?": TEXT, "*": object}  # a config group: its name (a table cell) and anything else
 CONFIG = {"dataset?": {"name?": TEXT, "num_classes?": INTEGER, "attacker_fraction?": NUMBER, "*": object},
-          "target?": {"name?": TEXT, "params?": (dict, type(None)), "*": object},
+          "target?": {"name?": TEXT, "params?": (dict,), "*": object},
           **{f"{group}?": GROUP for group in ("synthesis", "method", "attack", "defense", "mimic")},
           "eval?": {"nonmembers?": TEXT, "*": object}, "seed?": INTEGER, "*": object}
 BASELINE = {"accuracy?": NUMBER, "auc?": NUMBER, "tpr_at_1pct_fpr?": NUMBER, "*": object}
@@ -43,14 +44,14 @@ def metrics_spec() -> dict:
         "complete": (bool,),
         "protocol": {"name": (str,), "*": object},
         "dataset": {"label": (str,), "splits?": {"*": INTEGER}, "*": object},
-        "method": {"name": (str,), "attack_model?": TEXT, "mimic?": mimic, "*": object},
+        "method": {"name": (str,), "attack_model?": (str,), "mimic?": mimic, "*": object},
         "attack": {**{f"{m}?": NUMBER for m in ATTACK_METRICS},
                    "diagnostics?": ({"*": {"ok": (bool,), "*": object}}, type(None)), "*": object},
         "target": {"name?": TEXT, "train_accuracy?": NUMBER, "test_accuracy?": NUMBER, "overfitting_gap?": NUMBER,
                    "defense?": defense, "*": object},
         "strongest?": ({"by_auc?": (best, type(None)), "*": object}, type(None)),
-        "baselines?": ({"*": BASELINE}, type(None)),
-        "collision?": ({"ceiling_accuracy?": NUMBER, "*": object}, type(None)),
+        "baselines?": {"*": BASELINE},  # read as run.get(key, {}).get(...): an object when present, never null
+        "collision?": {"ceiling_accuracy?": NUMBER, "*": object},
         "config?": CONFIG,
         "seed?": INTEGER,
         "scores_sha256?": TEXT,
