@@ -77,14 +77,18 @@ def _splits_of_file(corpus, ds, evaluation, seed: int, source: Path) -> Splits:
     try:
         splits = _splits(corpus, ds, evaluation, seed)
     except ConfigError as exc:
+        if not str(exc).startswith("eval.size"):  # a split setting out of range: its own line names it
+            raise
         raise DataError(f"{source}: {len(corpus)} distinct labelled records after deduplication, too few for the "
                         f"splits ({exc}); give more records or lower eval.size") from None
     for part in ("members", "heldout", "attacker"):
         present = set(corpus.labels[getattr(splits, part)].tolist())
         for c, name in enumerate(corpus.class_names):
             if c not in present:
+                why = (f"dataset.attacker_fraction={ds.attacker_fraction:g} keeps too few of them" if part == "attacker"
+                       and ds.attacker_fraction < 1 else "expected at least 4 per class")
                 raise DataError(f"{source}: class {name!r} has {int((corpus.labels == c).sum())} distinct records "
-                                f"after deduplication, none left for the {part} split; expected at least 4 per class")
+                                f"after deduplication, none left for the {part} split; {why}")
     return splits
 
 
