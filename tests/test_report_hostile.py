@@ -54,9 +54,9 @@ def _copy(real: Path, sweep: Path, name: str) -> Path:
 
 def _report(sweep: Path, tmp: Path) -> tuple[subprocess.CompletedProcess, float]:
     """`socinf report` in its own process; (the process, its peak RSS in MB)."""
-    code = ("import resource, sys; from socinf_cli.cli import main\n"
-            "try:\n    main(['report', sys.argv[1]])\nfinally:\n"
-            "    print('peak-rss-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+    code = ("import sys; from socinf_cli.cli import main\ntry:\n    main(['report', sys.argv[1]])\nfinally:\n"
+            "    print('peak-rss-kb', [ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0],"
+            " file=sys.stderr)")  # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's)
     proc = subprocess.run([sys.executable, "-c", code, str(sweep)], cwd=tmp, capture_output=True, text=True,
                           timeout=600)
     peak = [ln for ln in proc.stderr.splitlines() if ln.startswith("peak-rss-kb")]
