@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from socinf.attacks.diagnostics import failed
 from socinf.protocol import protocol_name
 from socinf.data.prepare import dataset_label
-from socinf.report.runs import SweepRuns
+from socinf.report.sweep import SweepRuns
 
 PAPER_ROWS = ("Tweet(2)", "Tweet(4)", "Weibo(3)", "Weibo(5)")
 PAPER_TARGETS = ("remote", "logistic", "xgboost")  # the paper's BigML, Logistics, Xgboost columns

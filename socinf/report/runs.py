@@ -12,24 +12,17 @@ rest of the report is written. Texts quoted from a job's files are capped in len
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from socinf.errors import SocinfError
 from socinf.report.readable import config_problem, metrics_problem
+from socinf.report.sweep import SweepRuns
 from socinf.rundir import (FAILED_FILE, JOB_FILE, MAX_RECORD_BYTES, METRICS_FILE, SCORES_FILE, job_state,  # noqa: F401
                            override_set, read_failure, read_record, result_file, saved_override_set)
 from socinf.secrets import scrub
 
 LOG_TAIL_BYTES = 256 * 1024  # the end of a job's log is where its error is
 MAX_TEXT = 500  # characters of an error quoted from a job's files
-
-
-@dataclass
-class SweepRuns:
-    root: Path
-    complete: list[dict] = field(default_factory=list)  # metrics.json contents + "run_dir", "overrides"
-    failed: list[dict] = field(default_factory=list)  # {"run_dir", "overrides", "error", "status", "config"?}
 
 
 def _short(text) -> str:

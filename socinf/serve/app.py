@@ -88,17 +88,8 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
     """The API's routes; every check before a route answers is ``RequestGuard``'s."""
     guard = RequestGuard(serve_cfg)
     stats = guard.stats
-
-    @asynccontextmanager
-    async def lifespan(app):
-        watchdog = asyncio.create_task(_watch_parent(app)) if serve_cfg.exit_with_parent else None
-        yield
-        if watchdog:
-            watchdog.cancel()
-        if stats_file is not None:
-            atomic_write_json(stats_file, asdict(stats))
-
-    app = FastAPI(title="socinf serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(title="socinf serve", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=_lifespan(serve_cfg.exit_with_parent, stats, stats_file))
     app.add_middleware(InFlightLimit, limit=serve_cfg.max_connections, exempt=("/healthz",))
     app.state.stats = stats
 
@@ -147,6 +138,21 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
                            "model_id": served.model_id}, separators=(",", ":")).encode()
 
     return app
+
+
+def _lifespan(exit_with_parent: bool, stats, stats_file: Path | None):
+    """Start-up and shutdown: the parent watchdog (a spawned server), the counters saved to ``stats_file``."""
+
+    @asynccontextmanager
+    async def lifespan(app):
+        watchdog = asyncio.create_task(_watch_parent(app)) if exit_with_parent else None
+        yield
+        if watchdog:
+            watchdog.cancel()
+        if stats_file is not None:
+            atomic_write_json(stats_file, asdict(stats))
+
+    return lifespan
 
 
 async def _watch_parent(app) -> None:
