@@ -3,7 +3,7 @@ connections.
 
     PYTHONPATH=. .venv/bin/python bench/bench_server.py [--bodies 12] [--body-mb 60] [--idle 64] [--seconds 30]
 
-1. Starts a real `socinf serve` (Tweet(4), logistic) on a free loopback port; sends ``--bodies`` requests of
+1. Starts a real `socinf serve` (Tweet(4), mlp) on a free loopback port; sends ``--bodies`` requests of
    ``--body-mb`` MB each at the same instant and samples the server's resident memory every 10 ms. Goal: peak
    RSS <= 600 MB (the review: 12 x 60 MB were all accepted, RSS 310 -> 1236 MB). The bodies beyond
    ``serve.max_inflight_bytes`` (256 MB) are answered 503 before they are read.
@@ -14,10 +14,7 @@ Timings on a shared machine are noisy: re-measure on a quiet one.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,8 +24,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = os.environ.get("SOCINF_DATA_DIR") or str(ROOT.parent / "shared" / "data")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_remote import start_server  # noqa: E402 - a real `socinf serve` (Tweet(4), mlp) on a free port
+
 KEY = "bench-server-key-0123456789"
 
 
@@ -37,20 +35,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def start(tmp: Path) -> tuple[subprocess.Popen, str]:
-    port_file = tmp / "serve" / "port.json"
-    env = {**os.environ, "SOCINF_DATA_DIR": DATA, "SOCINF_API_KEY": KEY, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "socinf_cli", "serve", "serve.model=logistic", "dataset=tweet",
-                             "threads=1", "serve.port=0", f"serve.port_file={port_file}", f"hydra.run.dir={tmp / 'serve'}",
-                             f"data.root={tmp / 'data'}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 600
-    while not port_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("bench: `socinf serve` did not start")
-        time.sleep(0.2)
-    return proc, json.loads(port_file.read_text())["url"]
 
 
 def big_bodies(url: str, pid: int, n: int, mb: int, d: int) -> dict:
@@ -119,7 +103,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="socinf-bench-server-") as name:
-        proc, url = start(Path(name))
+        proc, url = start_server(Path(name), KEY)
         try:
             d = len(httpx.get(f"{url}/v1/schema", headers={"X-API-Key": KEY}).json()["features"])
             mem = big_bodies(url, proc.pid, args.bodies, args.body_mb, d)

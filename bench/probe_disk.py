@@ -3,17 +3,15 @@ under the run dir, the stage cache, the data home and the budget ledger, a disk 
 result, and a corpus mirror that never ends."""
 from __future__ import annotations
 
-import http.server
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from probe_common import SMALL, TALLY, classify, env, library_case, mount_tmpfs, socinf, unmount
+from probe_common import ROOT, SMALL, TALLY, classify, env, library_case, mount_tmpfs, socinf, unmount
 
 RUN = [*SMALL, "target=logistic"]
 
@@ -99,23 +97,11 @@ def probe_downloads(tmp: Path, disks: list[Path]) -> None:
     """Case 5: a mirror that never ends (into a roomy and into a full data home); relative: read-only home."""
     import socinf.data.fetch as fetch_mod
 
-    class Endless(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.end_headers()
-            try:
-                while True:
-                    self.wfile.write(b"x" * 65536)
-            except OSError:
-                pass
+    sys.path.insert(0, str(ROOT / "tests"))
+    from loopback import Endless, LoopbackHTTP
 
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endless)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_port}"
+    mirror = LoopbackHTTP(Endless)
+    url = mirror.url
     fetch_mod._RETRIES = 0
     roomy, small = mount_tmpfs(tmp / "home", "50m"), mount_tmpfs(tmp / "home-small", "300k")
     ro = mount_tmpfs(tmp / "home-ro", "1m", read_only=True)
@@ -126,7 +112,7 @@ def probe_downloads(tmp: Path, disks: list[Path]) -> None:
         left = [p for p in home.rglob("*") if p.is_file()]
         if left:
             TALLY.record("silent", "  ... left behind", ", ".join(map(str, left))[:120])
-    httpd.shutdown()
+    mirror.close()
 
 
 def probe_disk(tmp: Path) -> None:

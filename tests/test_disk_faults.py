@@ -4,7 +4,6 @@ the real command or the real ledger: one line naming the path and the cause, exi
 a ledger on a full disk is never called corrupt (following that advice would reset the budget)."""
 from __future__ import annotations
 
-import http.server
 import os
 import sqlite3
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from loopback import LoopbackHTTP
+from loopback import Endless, LoopbackHTTP
 from socinf_runner import socinf
 
 SMALL = ["dataset.per_class=150", "eval.size=60", "synthesis.n_records=300", "synthesis.burn_in=30", "mimic.epochs=3",
@@ -113,19 +112,6 @@ def test_a_download_stops_at_the_pinned_size_and_a_full_data_home_is_one_line(tm
     from socinf.errors import DataError, StorageError
 
     monkeypatch.setattr(fetch_mod, "_RETRIES", 0)
-
-    class Endless(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.end_headers()
-            try:
-                while True:
-                    self.wfile.write(b"x" * 65536)
-            except OSError:
-                pass
-
-        def log_message(self, *args):
-            pass
 
     mirror = LoopbackHTTP(Endless)
     try:
