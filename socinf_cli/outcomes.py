@@ -37,7 +37,8 @@ def _keys(cfg) -> list:
 
 
 def failure_of(exc: BaseException, cfg) -> tuple[str, str]:
-    """(the one line, the kind) for an exception that ended a job; None kind "crash" is a bug's traceback."""
+    """(the one line, the kind) for an exception that ended a job: a socinf error or a full / read-only /
+    forbidden disk (an ``OSError`` from any library) is a one-line kind; anything else is kind "crash", a bug."""
     problem = storage_error(exc) if not isinstance(exc, SocinfError) else None
     if isinstance(exc, SocinfError) or problem is not None:
         exc = problem or exc
