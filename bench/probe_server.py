@@ -33,8 +33,9 @@ def start(tmp: Path, name: str, overrides: list[str]) -> tuple[subprocess.Popen,
     return server, json.loads(port_file.read_text())["url"]
 
 
-def _status(kind_ok, name: str, codes) -> None:
-    kind = "traceback" if any(c >= 500 and c != 503 for c in codes) else ("one line" if kind_ok else "silent")
+def _status(kind_ok, name: str, codes, kind: str = "one line") -> None:
+    """An HTTP outcome: a 5xx (but 503) is the server's traceback; ``kind`` when as expected, else silent."""
+    kind = "traceback" if any(c >= 500 and c != 503 for c in codes) else (kind if kind_ok else "silent")
     TALLY.record(kind, name, f"HTTP {sorted(set(codes))}")
 
 
@@ -112,7 +113,7 @@ def probe_burst_and_float32(url: str, d: int, tmp: Path, table: Path) -> None:
         codes += _burst(url, f'{{"instances": [{rows(d + 1)}]}}'.encode(), {**H, "Idempotency-Key": f"b{trial}"}, 4)
     _status(codes == [422] * 12, "case 9: 4 concurrent twins of a failing Idempotency-Key x 3", codes)
     codes = _burst(url, f'{{"instances": [{rows(d)}]}}'.encode(), {**H, "Idempotency-Key": "good"}, 4)
-    _status(codes == [200] * 4, "relative: 4 concurrent twins of a valid Idempotency-Key", codes)
+    _status(codes == [200] * 4, "relative: 4 concurrent twins of a valid Idempotency-Key", codes, "ok")
     for value in (1e300, 1e39):
         body = json.dumps({"instances": [[value] + [0.5] * (d - 1)]}).encode()
         code = httpx.post(f"{url}/v1/predict", content=body, headers=H).status_code
