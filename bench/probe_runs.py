@@ -55,13 +55,14 @@ def probe_keys(tmp: Path) -> None:
     for i, (name, key) in enumerate({"case 2: a trailing newline": KEY + "\n", "case 2: a trailing space": KEY + " ",
                                      "relative: a tab inside": KEY[:8] + "\t" + KEY[8:],
                                      "relative: a non-ASCII character": KEY + "é"}.items()):
-        sweep, started = tmp / f"keys{i}", time.monotonic()
+        sweep = tmp / f"keys{i}"
         proc = socinf(["run", "-m", *SMALL, "target=remote", "target.model=logistic", "seed=0",
                        f"hydra.sweep.dir={sweep}", f"data.root={tmp / 'data'}"], tmp, {"SOCINF_API_KEY": key})
         classify(f"{name} in SOCINF_API_KEY (a sweep)", proc)
         socinf(["report", str(sweep)], tmp)
-        if time.monotonic() - started > 60:
-            TALLY.record("silent", f"  ... {name}: retried for {time.monotonic() - started:.0f} s")
+        failure = json.loads((sweep / "0" / "failed.json").read_text())["error"]
+        if "attempts" in failure or "Illegal header" in failure:  # the review: 7 attempts, ~12 s, key quoted
+            TALLY.record("silent", f"  ... {name}: retried", failure[:100])
     proc = socinf(["run", *RUN, "target=remote", "target.url=http://user:hunter2-secret@127.0.0.1:9",
                    f"target.server_dir={tmp}", f"hydra.run.dir={tmp / 'creds'}"], tmp)
     classify("relative: target.url=http://user:password@host", proc)
