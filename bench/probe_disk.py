@@ -78,7 +78,9 @@ def probe_ledger(tmp: Path, disks: list[Path]) -> None:
         kind, message = library_case("case 4: the ledger's disk is full", fill)
     if "delete the file" in message or "not a usable" in message:
         TALLY.record("silent", "  ... a full disk is called a damaged ledger", message)
-    intact = sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0]
+    check = sqlite3.connect(path)
+    intact = check.execute("PRAGMA integrity_check").fetchone()[0]
+    check.close()  # an open file keeps the mount from going read-only
     subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
 
     def charge_read_only():
