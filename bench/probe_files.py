@@ -81,7 +81,7 @@ def probe_report(tmp: Path) -> float:
     status = {Path(d).name: s for d, s in zip(rows.run_dir, rows.status)}
     for name, want in expected.items():
         got = status.get(name)
-        detail = rows.error[rows.run_dir.str.endswith(name)].fillna("").astype(str).tolist()
+        detail = rows.error[[Path(d).name == name for d in rows.run_dir]].fillna("").astype(str).tolist()
         TALLY.record("one line" if got == want and want != "complete" else "ok" if got == want else "silent",
                      f"{'case 7' if name in REVIEWED else 'relative'}: {name}",
                      f"{got}: {(detail or [''])[0][-90:]}")
