@@ -120,9 +120,11 @@ def register_configs() -> None:
     from hydra.core.plugins import Plugins
 
     from socinf.protocol import register_resolvers
+    from socinf_cli.help import register_help_resolver
 
     ConfigStore.instance().store(name="socinf_schema", node=SocinfConfig)
     register_resolvers()
+    register_help_resolver()
     # Registered by hand as well: Hydra finds plugins by listing the hydra_plugins namespace folders, and an
     # editable install (make install) puts no folder of ours there. Hydra's own scan runs first (it loads
     # its core plugins afresh), so the sweeper subclasses the BasicSweeper Hydra will use.

@@ -102,10 +102,12 @@ def running(run_dir: Path):
 
 
 def check_writable(folder: Path) -> None:
-    """Create ``folder`` and write ``PROBE_BYTES`` into it (then remove them): one ``StorageError`` line if the
-    disk is full, read-only or forbidden, before Hydra writes there (its own error would be a traceback)."""
-    folder = Path(folder)
-    probe, existed = folder / f".socinf-probe-{os.getpid()}", folder.exists()
+    """Write ``PROBE_BYTES`` into ``folder`` (then remove them, and any folder this check had to make): one
+    ``StorageError`` line if the disk is full, read-only or forbidden, before Hydra writes there (its own error
+    would be a traceback). A sweep refused by its own checks afterwards leaves no dir behind."""
+    folder = Path(folder).absolute()
+    made = [p for p in [folder, *folder.parents] if not p.exists()]  # deepest first
+    probe = folder / f".socinf-probe-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(probe, "wb") as fh:
@@ -113,11 +115,14 @@ def check_writable(folder: Path) -> None:
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:
-        probe.unlink(missing_ok=True)
-        if not existed:
-            shutil.rmtree(folder, ignore_errors=True)  # nothing left of a dir this check made
         raise storage_error(OSError(exc.errno, exc.strerror, str(folder))) or exc from None
-    probe.unlink()
+    finally:
+        probe.unlink(missing_ok=True)
+        for path in made:
+            try:
+                path.rmdir()
+            except OSError:
+                break
 
 
 class StorageCheck(Callback):

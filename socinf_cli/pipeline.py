@@ -9,6 +9,7 @@ the command knows (dataset, protocol, collision ceiling, config) and writes it.
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from socinf.attacks.base import AttackContext, AttackerKnowledge
+from socinf.data.dataset_config import AUTO_SIZE, AUTO_SIZE_MAX
 from socinf.engine import run_attacks
 from socinf.evaluation.metrics import collision_ceiling
 from socinf.protocol import protocol_name
@@ -26,6 +28,8 @@ from socinf.runtime import limit_threads, progress_factory
 from socinf_cli.paths import prepare, stage_cache
 from socinf_cli.targets import open_target
 from socinf_cli.validate import validate
+
+log = logging.getLogger("socinf")
 
 
 def protocol_of(cfg) -> dict:
@@ -39,6 +43,23 @@ def without_secrets(config: dict) -> dict:
             for k, v in config.items()}
 
 
+def chosen_size(splits, nonmembers: str) -> str:
+    """The line saying what ``eval.size=auto`` chose, and from how many records."""
+    n, pool = len(splits.eval_members), len(getattr(splits, nonmembers))
+    return (f"eval.size=auto: {n} members and {n} non-members (the most that {len(splits.members)} members and "
+            f"{pool} {nonmembers} non-members allow, at most {AUTO_SIZE_MAX})")
+
+
+def announce(line: str) -> None:
+    """A line for the user: in the run's log, and on the terminal unless this is a sweep's job (one line each)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    log.info(line)
+    if not (HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN):
+        print(line, flush=True)
+
+
 def run_audit(cfg, run_dir: Path, overrides=None) -> dict:
     # Threads first: validate() builds and trial-fits the configured estimators, and BLAS / OpenMP pools left
     # at the machine's width spin beside the rest of the run (measured: 8% slower whole runs).
@@ -49,6 +70,8 @@ def run_audit(cfg, run_dir: Path, overrides=None) -> dict:
     ctx = AttackContext(seed=cfg.seed, threads=cfg.threads, cache=cache, progress=progress_factory())
     with ctx.timed("data"):
         prepared, ctx.data_key, _ = prepare(cfg, cache)
+    if cfg.eval.size == AUTO_SIZE:
+        announce(chosen_size(prepared.splits, cfg.eval.nonmembers))
     target_started = time.perf_counter()
     with open_target(cfg, prepared, cache, ctx.data_key) as opened:
         ctx.timings["target"] = time.perf_counter() - target_started

@@ -11,16 +11,27 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from rich.console import Console
-
 from socinf.errors import SocinfError
-from socinf.io import atomic_write_text
-from socinf.report.figures import FORMATS, set_format
-from socinf.report.runs import load_runs
-from socinf.report.sections import SECTIONS
 
 USAGE = ("usage: socinf report PATH [--out DIR] [--format png|pdf]   "
          "(PATH: a run dir outputs/DATE/TIME or a multirun dir)")
+HELP = USAGE + """
+
+Tables and figures for one run or a whole sweep, written to PATH/report/ (or --out DIR); reads the jobs'
+metrics.json, changes nothing else. Always:
+  runs.csv         one row per job: what varies across the jobs, every attack metric, the strongest attack,
+                   the target's accuracies and overfitting gap, the collision ceiling, each threshold attack
+  roc_grid_<protocol>.png   log-log ROC curves of every attack, one panel per dataset and target
+  missing.md/.csv  the jobs that did not complete, each with its error
+  index.md         the list of what was written
+and when the sweep holds their cells: table2.* and table2_lowfpr.* (the paper's Table II, Markdown, LaTeX,
+CSV), paper_decoded.*, compare_methods.*, the paper's figures, the overfitting, attacker-knowledge and
+defenses tables and figures. A compact table of the jobs is printed. Figures: PNG, or PDF with --format pdf.
+
+example:
+  socinf run -m dataset=tweet target=logistic,xgboost
+  socinf report multirun/DATE/TIME          # -> multirun/DATE/TIME/report/
+"""
 
 
 def _option(args: list[str], name: str, what: str) -> str | None:
@@ -35,6 +46,8 @@ def _option(args: list[str], name: str, what: str) -> str | None:
 
 
 def parse_args(args: list[str]) -> tuple[Path, Path | None, str]:
+    from socinf.report.figures import FORMATS  # matplotlib: only once there is a report to write
+
     args = list(args)
     out = _option(args, "--out", "a directory")
     fmt = _option(args, "--format", "png or pdf") or "png"
@@ -45,10 +58,17 @@ def parse_args(args: list[str]) -> tuple[Path, Path | None, str]:
     return Path(args[0]), (Path(out) if out else None), fmt
 
 
-def report_command(args: list[str], console: Console | None = None) -> list[Path]:
+def report_command(args: list[str], console=None) -> list[Path]:
     if any(a in ("-h", "--help") for a in args):
-        print(USAGE)
+        print(HELP, end="")
         return []
+    from rich.console import Console
+
+    from socinf.io import atomic_write_text
+    from socinf.report.figures import set_format
+    from socinf.report.runs import load_runs
+    from socinf.report.sections import SECTIONS
+
     path, out, fmt = parse_args(args)
     set_format(fmt)
     console = console or Console()

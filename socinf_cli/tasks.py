@@ -42,6 +42,12 @@ def _is_multirun() -> bool:
     return HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def _progress() -> str:
+    from socinf_cli.sweep_check import progress
+
+    return progress(Path(HydraConfig.get().sweep.dir))
+
+
 def _job_overrides() -> list[str]:
     return override_set(HydraConfig.get().overrides.task)
 
@@ -78,13 +84,13 @@ def run_task(cfg) -> None:
         if not _is_multirun():
             single_run_failed(exc, cfg, run_dir, HydraConfig.get().job.name)
         message = sweep_job_failed(exc, cfg, run_dir, _job_overrides())
-        print_job_line(HydraConfig.get().overrides.task, None, error=message)
+        print_job_line(HydraConfig.get().overrides.task, None, error=message, progress=_progress())
         return
     log.info("result written to %s", run_dir)
-    if _is_multirun():  # one line per job on the terminal; the full table in the job's run.log
-        print_job_line(HydraConfig.get().overrides.task, result)
-        with open(run_dir / f"{HydraConfig.get().job.name}.log", "a", encoding="utf-8") as fh:
-            print_run_summary(result, run_dir, console=Console(file=fh, width=120))
+    with open(run_dir / f"{HydraConfig.get().job.name}.log", "a", encoding="utf-8") as fh:  # the full table
+        print_run_summary(result, run_dir, console=Console(file=fh, width=120))
+    if _is_multirun():  # one line per job on the terminal
+        print_job_line(HydraConfig.get().overrides.task, result, progress=_progress())
     else:
         print_run_summary(result, run_dir)
 

@@ -24,11 +24,12 @@ def verdict_rows(verdict: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def job_line(overrides, result: dict | None, error: str | None = None) -> str:
-    """One line per finished sweep job: its overrides (less the sweep's fixed ones, env SOCINF_SWEEP_FIXED)
-    and the headline numbers, or why it failed."""
+def job_line(overrides, result: dict | None, error: str | None = None, progress: str = "") -> str:
+    """One line per finished sweep job: its place among the sweep's jobs (``[n/N]``), its overrides (less the
+    sweep's fixed ones, env SOCINF_SWEEP_FIXED) and the headline numbers, or why it failed."""
     fixed = set(os.environ.get("SOCINF_SWEEP_FIXED", "").split("\x1f"))  # keys ("seed", "+experiment/cell")
     name = " ".join(o for o in overrides if o.split("=", 1)[0] not in fixed) or "(defaults)"
+    name = f"{progress} {name}" if progress else name
     if result is None:
         return f"FAILED  {name}: {error}"
     a = result["attack"]
@@ -38,10 +39,10 @@ def job_line(overrides, result: dict | None, error: str | None = None) -> str:
             f"({result['timings_s']['total']:.0f} s){tail}")
 
 
-def print_job_line(overrides, result: dict | None, error: str | None = None) -> None:
+def print_job_line(overrides, result: dict | None, error: str | None = None, progress: str = "") -> None:
     # one write, newline included: parallel jobs share the terminal, and print()'s separate "\n" can land
     # after another job's line ("done ...done ...")
-    print(job_line(overrides, result, error) + "\n", end="", flush=True)
+    print(job_line(overrides, result, error, progress) + "\n", end="", flush=True)
 
 
 def diagnostic_warnings(diagnostics: dict | None) -> list[str]:
@@ -54,9 +55,9 @@ def print_run_summary(result: dict, run_dir: Path, console: Console | None = Non
     console = console or Console()
     t, a, c, q = result["target"], result["attack"], result["collision"], result["queries"]
     proto = result["protocol"]
-    title = (f"{result['method']['name']} vs {t['name']} on {result['dataset']['label']}  "
-             f"[protocol {proto['name']}: synthesis={proto['synthesis']}, split={proto['split']}, "
-             f"non-members={proto['eval_nonmembers']}]")
+    title = (f"{result['method']['name']} vs {t['name']} on {result['dataset']['label']}, "  # (not [...]: rich markup)
+             f"protocol {proto['name']} (synthesis={proto['synthesis']}, split={proto['split']}, "
+             f"non-members={proto['eval_nonmembers']})")
     table = Table(title=title, show_header=True, caption="accuracy / precision / recall at thresholds chosen on "
                   "attacker-side data only; AUC and TPR at low FPR need no threshold")
     table.add_column("metric")
@@ -86,4 +87,5 @@ def print_run_summary(result: dict, run_dir: Path, console: Console | None = Non
     console.print(table)
     for line in diagnostic_warnings(a.get("diagnostics")):
         console.print(line, style="bold yellow")
-    console.print(f"run dir: {run_dir}")
+    console.print(f"run dir: {run_dir}", soft_wrap=True)  # paths to copy: never broken across lines
+    console.print(f"report: socinf report {run_dir}", soft_wrap=True)
