@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from probe_common import KEY, ROOT, SMALL, TALLY, classify, env, socinf
+from probe_common import KEY, ROOT, SMALL, TALLY, classify, env, last_line, socinf
 
 RUN = [*SMALL, "target=logistic"]
 
@@ -59,8 +59,10 @@ def probe_keys(tmp: Path) -> None:
         proc = socinf(["run", "-m", *SMALL, "target=remote", "target.model=logistic", "seed=0",
                        f"hydra.sweep.dir={sweep}", f"data.root={tmp / 'data'}"], tmp, {"SOCINF_API_KEY": key})
         classify(f"{name} in SOCINF_API_KEY (a sweep)", proc)
-        socinf(["report", str(sweep)], tmp)
-        failure = json.loads((sweep / "0" / "failed.json").read_text())["error"]
+        record = sweep / "0" / "failed.json"  # absent when the sweep's check refused the job before it ran
+        failure = json.loads(record.read_text())["error"] if record.exists() else last_line(proc)
+        if record.exists():
+            socinf(["report", str(sweep)], tmp)
         if "attempts" in failure or "Illegal header" in failure:  # the review: 7 attempts, ~12 s, key quoted
             TALLY.record("silent", f"  ... {name}: retried", failure[:100])
     proc = socinf(["run", *RUN, "target=remote", "target.url=http://user:hunter2-secret@127.0.0.1:9",
