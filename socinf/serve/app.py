@@ -86,7 +86,7 @@ def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndar
 
 def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
     """The API's routes; every check before a route answers is ``RequestGuard``'s."""
-    guard = RequestGuard(serve_cfg)
+    guard = RequestGuard(serve_cfg, served.n_features)
     stats = guard.stats
     app = FastAPI(title="socinf serve", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=_lifespan(serve_cfg.exit_with_parent, stats, stats_file))

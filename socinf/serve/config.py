@@ -29,7 +29,7 @@ class ServeConfig:
     max_batch: int = 4096
     max_body_bytes: int = 64 * 1024 * 1024  # checked from Content-Length and while reading: 413 beyond
     max_connections: int = 64  # requests in flight (an idle connection is not one): 503 beyond; /healthz exempt
-    max_inflight_bytes: int = 256 * 1024 * 1024  # request bodies held at once, all requests together: 503 beyond
+    max_inflight_bytes: int = 128 * 1024 * 1024  # request bodies held at once, all requests together: 503 beyond
     header_timeout_s: float = 10.0  # a connection must send a complete request head within this, or is closed
     port_file: Optional[str] = None  # written once listening (used by target=remote)
     exit_with_parent: bool = False  # a server spawned by target=remote stops if its client dies

@@ -55,11 +55,27 @@ def _retry_after(wait: float) -> str:
     return str(max(1, math.ceil(wait)))  # delay-seconds are whole seconds (RFC 9110)
 
 
-class RequestGuard:
-    """The key, rate, body and replay checks of one server (``serve_cfg``: a ``ServeConfig``)."""
+BYTES_PER_NUMBER = 64  # a JSON number of 30 digits, its sign, point, exponent, separator and some whitespace
 
-    def __init__(self, serve_cfg):
+
+def largest_body(serve_cfg, n_features: int | None) -> tuple[int, str]:
+    """The most bytes a request may send, and what says so: ``serve.max_body_bytes``, or less when even
+    ``serve.max_batch`` records of ``n_features`` numbers at ``BYTES_PER_NUMBER`` each could not fill it."""
+    if n_features:
+        useful = serve_cfg.max_batch * n_features * BYTES_PER_NUMBER + 64 * 1024
+        if useful < serve_cfg.max_body_bytes:
+            return useful, f"serve.max_batch={serve_cfg.max_batch} records x {n_features} features x " \
+                           f"{BYTES_PER_NUMBER} bytes per number"
+    return serve_cfg.max_body_bytes, "serve.max_body_bytes"
+
+
+class RequestGuard:
+    """The key, rate, body and replay checks of one server (``serve_cfg``: a ``ServeConfig``; ``n_features``:
+    the served model's, which bounds the size a useful body can have)."""
+
+    def __init__(self, serve_cfg, n_features: int | None = None):
         self.cfg, self.stats = serve_cfg, ServerStats()
+        self.max_body, self.max_body_rule = largest_body(serve_cfg, n_features)
         self.bucket = TokenBucket(serve_cfg.rate_limit) if serve_cfg.rate_limit else None
         self.failures = FailureLimiter()  # wrong API keys per client IP
         self.replays = ReplayMemory()
@@ -102,13 +118,13 @@ class RequestGuard:
         request.state.reserved = 0
 
     async def read_body(self, request: Request) -> bytearray:
-        """The whole body, refused (``TooLarge``) past ``serve.max_body_bytes`` by its declared or its read length,
+        """The whole body, refused (``TooLarge``) past ``largest_body`` by its declared or its read length,
         and (``Busy``) when the bodies in flight would pass ``serve.max_inflight_bytes``. A declared length is
         reserved before a byte is read, into a buffer of exactly that size (no growing copies)."""
-        max_body = self.cfg.max_body_bytes
+        max_body = self.max_body
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_body:
-            raise TooLarge(f"request body of {declared} bytes; at most {max_body} (serve.max_body_bytes)")
+            raise TooLarge(f"request body of {declared} bytes; at most {max_body} ({self.max_body_rule})")
         size = int(declared) if declared.isdigit() else None
         self._reserve(request, size or 0)
         body, filled = bytearray(size or 0), 0
@@ -116,7 +132,7 @@ class RequestGuard:
             async for chunk in request.stream():
                 if filled + len(chunk) > (max_body if size is None else size):
                     raise TooLarge(f"request body over {max_body if size is None else size} bytes "
-                                   f"({'serve.max_body_bytes' if size is None else 'its Content-Length'})")
+                                   f"({self.max_body_rule if size is None else 'its Content-Length'})")
                 if size is None:
                     self._reserve(request, len(chunk))
                     body += chunk

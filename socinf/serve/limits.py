@@ -101,9 +101,9 @@ class ReplayMemory:
             self.size -= len(self.answers.popitem(last=False)[1])
 
 
-def scan_json(body: bytes, max_numbers: int, chunk: int = 1 << 20) -> str | None:
-    """Why ``body`` must not reach ``json.loads`` (a 422 message), or None. Linear, vectorised in 1 MB chunks
-    (a few MB of scratch memory whatever the body size), no Python objects per byte."""
+def scan_json(body: bytes, max_numbers: int, chunk: int = 1 << 18) -> str | None:
+    """Why ``body`` must not reach ``json.loads`` (a 422 message), or None. Linear, vectorised in 256 KB chunks
+    (a few MB of scratch memory whatever the body size, per request being scanned), no Python objects per byte."""
     if b"\\" in body:
         return "escapes in strings are not accepted (the body holds numbers and one key)"
     quotes, depth, commas, digits = 0, 0, 0, 0  # carried across chunks (digits: the run of digits so far)
@@ -114,11 +114,11 @@ def scan_json(body: bytes, max_numbers: int, chunk: int = 1 << 20) -> str | None
         digits = len(raw) - 1 - int(breaks[-1]) if len(breaks) else digits + len(raw)
         if runs.max() > MAX_NUMBER_DIGITS or digits > MAX_NUMBER_DIGITS:
             return f"a number with more than {MAX_NUMBER_DIGITS} digits"
-        in_string = (np.cumsum(raw == ord('"')) + quotes) % 2 == 1  # no escapes (checked above)
+        in_string = (np.cumsum(raw == ord('"'), dtype=np.int32) + quotes % 2) % 2 == 1  # no escapes (checked above)
         quotes += int(np.count_nonzero(raw == ord('"')))
         step = np.isin(raw, (ord("["), ord("{"))).astype(np.int8) - np.isin(raw, (ord("]"), ord("}")))
         step[in_string] = 0
-        levels = np.cumsum(step, dtype=np.int64) + depth
+        levels = np.cumsum(step, dtype=np.int32) + depth
         if len(levels) and levels.max() > MAX_DEPTH:
             return f"JSON nested deeper than {MAX_DEPTH} levels; expected {{\"instances\": [[...], ...]}}"
         depth = int(levels[-1]) if len(levels) else depth
