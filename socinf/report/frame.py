@@ -17,7 +17,7 @@ from socinf.attacks.diagnostics import failed
 from socinf.data.dataset_config import DatasetConfig
 from socinf.protocol import protocol_name
 from socinf.data.prepare import dataset_label
-from socinf.report.runs import SweepRuns
+from socinf.report.sweep import SweepRuns
 
 PAPER_ROWS = ("Tweet(2)", "Tweet(4)", "Weibo(3)", "Weibo(5)")
 PAPER_TARGETS = ("remote", "logistic", "xgboost")  # the paper's BigML, Logistics, Xgboost columns
@@ -171,7 +171,7 @@ def _complete_row(run: dict) -> dict:
     attack, target = run.get("attack") or {}, run.get("target") or {}
     row = {**_cell_of(cfg), "_config": cfg, "protocol": (run.get("protocol") or {}).get("name", "audit"),
            "dataset": (run.get("dataset") or {}).get("label", "your records"), "status": "complete",
-           "run_dir": run["run_dir"], "error": ""}
+           "run_dir": run["run_dir"], "error": run.get("note", "")}
     if not cfg:
         row.update(method=(run.get("method") or {}).get("name") or "thresholds", target=target.get("name", "?"))
     row.update({k: attack.get(k) for k in ATTACK_METRICS})
@@ -193,8 +193,8 @@ def runs_frame(runs: SweepRuns) -> pd.DataFrame:
     """One row per job: cell keys, status, metrics (complete jobs), error (failed jobs)."""
     rows = [_complete_row(r) for r in runs.complete]
     for f in runs.failed:
-        cfg = _job_config(f["run_dir"])
-        rows.append({**_cell_of(cfg), "_config": cfg, "status": "failed", "run_dir": f["run_dir"],
+        cfg = f["config"] if "config" in f else _job_config(f["run_dir"])  # the reader's checked config
+        rows.append({**_cell_of(cfg), "_config": cfg, "status": f.get("status", "failed"), "run_dir": f["run_dir"],
                      "error": f["error"], "baselines": {}, "paper_sizes": at_paper_sizes(cfg)})
     _mark_variants(rows)
     for row, job in zip(rows, [*runs.complete, *runs.failed]):

@@ -31,13 +31,14 @@ from fastapi.responses import Response
 from socinf.io import atomic_write_json
 from socinf.serve.config import ServeConfig
 from socinf.serve.guard import InputError, RequestGuard, ServerStats, error  # noqa: F401 - ServerStats re-exported
-from socinf.serve.limits import BoundedH11Protocol, scan_json
+from socinf.serve.limits import BoundedH11Protocol, InFlightLimit, open_connection_limit, scan_json
 from socinf.serve.model import ServedModel
 from socinf.settings import settings_from
 from socinf.targets.codec import decode_compact_instances
 
 log = logging.getLogger("socinf.serve")
 STATS_FILE = "stats.json"
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 PARSE_INLINE_BYTES = 256 * 1024  # smaller bodies are parsed on the event loop (a thread hop costs more)
 
 
@@ -68,6 +69,11 @@ def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndar
         raise InputError(f"every instance must be a list of {d} numbers; got an array of shape {list(X.shape)}")
     if not np.isfinite(X).all():
         raise InputError("instances must hold finite numbers (no NaN or infinity)")
+    beyond = np.argwhere(np.abs(X) > FLOAT32_MAX)  # the model computes in float32: 1e300 would become inf there
+    if len(beyond):
+        row, col = beyond[0]
+        raise InputError(f"instance {row}, feature {served.schema['features'][col]['name']!r}: {X[row, col]:g} is "
+                         f"beyond float32's range (|x| <= {FLOAT32_MAX:.4g}), in which the model computes")
     block = X[:, served.binary_columns]
     bad = np.argwhere((block != 0) & (block != 1))
     if len(bad):
@@ -80,19 +86,11 @@ def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndar
 
 def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
     """The API's routes; every check before a route answers is ``RequestGuard``'s."""
-    guard = RequestGuard(serve_cfg)
+    guard = RequestGuard(serve_cfg, served.n_features)
     stats = guard.stats
-
-    @asynccontextmanager
-    async def lifespan(app):
-        watchdog = asyncio.create_task(_watch_parent(app)) if serve_cfg.exit_with_parent else None
-        yield
-        if watchdog:
-            watchdog.cancel()
-        if stats_file is not None:
-            atomic_write_json(stats_file, asdict(stats))
-
-    app = FastAPI(title="socinf serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(title="socinf serve", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=_lifespan(serve_cfg.exit_with_parent, stats, stats_file))
+    app.add_middleware(InFlightLimit, limit=serve_cfg.max_connections, exempt=("/healthz",))
     app.state.stats = stats
 
     @app.get("/healthz")
@@ -114,14 +112,16 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
         if denied is not None:
             stats.rejected += 1
             return denied
-        body = guard.throttled() or await guard.body_or_error(request)
-        if not isinstance(body, bytearray):
-            return body
         try:
+            body = guard.throttled() or await guard.body_or_error(request)
+            if not isinstance(body, bytearray):
+                return body
             answer = await guard.once(request.headers.get("idempotency-key"), body, lambda: answer_body(body))
         except InputError as exc:
             stats.rejected += 1
             return error(422, str(exc))
+        finally:
+            guard.release(request)  # the body's bytes leave serve.max_inflight_bytes once it is answered
         return Response(answer, media_type="application/json")
 
     async def answer_body(body: bytes) -> bytes:
@@ -138,6 +138,21 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
                            "model_id": served.model_id}, separators=(",", ":")).encode()
 
     return app
+
+
+def _lifespan(exit_with_parent: bool, stats, stats_file: Path | None):
+    """Start-up and shutdown: the parent watchdog (a spawned server), the counters saved to ``stats_file``."""
+
+    @asynccontextmanager
+    async def lifespan(app):
+        watchdog = asyncio.create_task(_watch_parent(app)) if exit_with_parent else None
+        yield
+        if watchdog:
+            watchdog.cancel()
+        if stats_file is not None:
+            atomic_write_json(stats_file, asdict(stats))
+
+    return lifespan
 
 
 async def _watch_parent(app) -> None:
@@ -157,11 +172,14 @@ def check_serve_config(serve_cfg) -> ServeConfig:
 
 
 def server_config(app, serve_cfg) -> uvicorn.Config:
-    """uvicorn's settings that keep the server bounded: connections (503 beyond), keep-alive, header size and
-    the time to send a request head (``BoundedH11Protocol``)."""
-    protocol = type("HeaderTimeoutH11", (BoundedH11Protocol,), {"header_timeout_s": serve_cfg.header_timeout_s})
+    """uvicorn's settings that keep the server bounded: open connections (``BoundedH11Protocol``: the idle one
+    unused longest is closed beyond ``open_connection_limit``; requests in flight are ``InFlightLimit``'s, so idle
+    clients never keep /healthz or a request out), keep-alive, header size and the time to send a request head."""
+    protocol = type("BoundedServeH11", (BoundedH11Protocol,),
+                    {"header_timeout_s": serve_cfg.header_timeout_s,
+                     "max_open": open_connection_limit(serve_cfg.max_connections)})
     return uvicorn.Config(app, host=serve_cfg.host, port=serve_cfg.port, log_level="warning", access_log=False,
-                          timeout_graceful_shutdown=5, http=protocol, limit_concurrency=serve_cfg.max_connections,
+                          timeout_graceful_shutdown=5, http=protocol, limit_concurrency=None,
                           timeout_keep_alive=5, h11_max_incomplete_event_size=64 * 1024)  # request line + headers
 
 

@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 
 from socinf.errors import ConfigError, RemoteTargetError
-from socinf.targets.remote_client import WIRE_TOLERANCE, RemoteTarget
+from socinf.targets.remote_client import WIRE_TOLERANCE, RemoteTarget, answer_cap, scrubbed
 
 OUTPUT = "predict_proba"
 FLOAT_TYPES = ("FP16", "FP32", "FP64")
@@ -55,6 +55,7 @@ class V2Target(RemoteTarget):
     def _auth_headers(api_key: str) -> dict:
         return {"Authorization": f"Bearer {api_key}"}  # KServe / Triton behind a gateway
 
+    @scrubbed
     def connect(self) -> dict:
         """Model metadata: name, versions, the input tensor; ``model_id`` = name, version and a metadata hash."""
         where = f"GET {self.url}{self.path}"
@@ -83,7 +84,8 @@ class V2Target(RemoteTarget):
     def _predict_batch(self, rows: np.ndarray) -> np.ndarray:
         body = encode_tensor(rows, self.input_name, self.input_type)
         key = hashlib.sha256(body).hexdigest()[:32]  # charged before it is sent, as every paid batch
-        response = self._request("POST", f"{self.path}/infer", body, charge=len(rows), idempotency_key=key)
+        response = self._request("POST", f"{self.path}/infer", body, charge=len(rows), idempotency_key=key,
+                                 max_bytes=answer_cap(len(rows), len(self.classes)))
         return self._checked_outputs(response, len(rows))
 
     def _checked_outputs(self, response: httpx.Response, n: int) -> np.ndarray:
