@@ -10,7 +10,9 @@ Its keys mean the same at both doors:
   under ``reports.thresholds``); ``baselines``: each threshold attack's metrics;
 - ``strongest``: the verdict over all of them (``evaluation.verdict``); ``evaluation``: members, non-members
   and exact duplicate records between the sets; ``target``: what the model's answers show of its utility;
-  ``queries``, ``timings_s``.
+  ``queries``, ``timings_s``;
+- ``threat``: the threat model every attack of the audit ran under (``attacker``: the population only;
+  ``owner``: all the owner's records; docs/threat-models.md).
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ class AuditResult:
     primary: str | None = None  # the method the audit was configured with first (None: threshold attacks only)
     attack_models: dict = field(default_factory=dict)  # method -> its attack model's name, where it has one
     target: dict | None = None
+    threat: str = "attacker"  # socinf.attacks.base.THREATS: what the attacks drew on
 
     @property
     def evaluation(self) -> dict:
@@ -52,7 +55,7 @@ class AuditResult:
         return {"complete": True, "method": method, "attack": run.metrics.get(self.primary),
                 "attacks": run.metrics, "reports": run.reports, "baselines": run.baselines,
                 "strongest": run.strongest, "evaluation": self.evaluation, "target": self.target,
-                "queries": self.queries, "timings_s": self.timings_s}
+                "queries": self.queries, "timings_s": self.timings_s, "threat": self.threat}
 
     @property
     def metrics(self) -> dict:
@@ -81,7 +84,8 @@ class AuditResult:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title="socinf audit", caption="accuracy at thresholds chosen on attacker-side data only")
+        chosen = "the owner's reference models" if self.threat == "owner" else "attacker-side data only"
+        table = Table(title=f"socinf audit (threat={self.threat})", caption=f"accuracy at thresholds chosen on {chosen}")
         for column in ("method", "AUC", "TPR@1%FPR", "TPR@0.1%FPR", "accuracy"):
             table.add_column(column, justify="left" if column == "method" else "right")
         for _, r in self.to_frame().iterrows():

@@ -20,7 +20,7 @@ import pandas as pd
 from rich.table import Table
 
 from socinf.io import atomic_write_text
-from socinf.report.frame import markdown_table
+from socinf.report.frame import labelled_dataset, markdown_table
 from socinf.report.runs import SweepRuns
 
 GROUP = ["protocol", "dataset", "target"]
@@ -37,7 +37,7 @@ def _rows(runs: SweepRuns) -> pd.DataFrame:
     rows = []
     for run in runs.complete:
         target = run.get("target", {})
-        row = {"protocol": run["protocol"]["name"], "dataset": run["dataset"]["label"], "target": target.get("name"),
+        row = {"protocol": run["protocol"]["name"], "dataset": labelled_dataset(run["dataset"]["label"], run.get("threat")), "target": target.get("name"),
                "defense": run.get("config", {}).get("defense", {}).get("name", "none"),
                "method": run["method"]["name"], "attack_model": run["method"].get("attack_model"),
                "params": _params(run), "seed": run.get("seed"), "train_accuracy": target.get("train_accuracy"),
