@@ -91,6 +91,23 @@ def _algorithm(model, algorithm):
     return model if isinstance(model, BaseEstimator) else None
 
 
+def _black_box(model):
+    """``model`` as a black box with predict_proba: a function is wrapped, a RemoteTarget connects first."""
+    black_box = model if hasattr(model, "predict_proba") else _FunctionModel(model) if callable(model) else None
+    if black_box is None:
+        raise ConfigError(f"model={type(model).__name__}: expected an object with predict_proba or a function")
+    if hasattr(black_box, "connect") and not getattr(black_box, "schema", None):
+        black_box.connect()  # a RemoteTarget: its schema (classes, input width) first
+    return black_box
+
+
+def _knowledge(pop, n_classes: int, d: int, n_members: int, threat: str) -> AttackerKnowledge:
+    """The population; under threat="owner" it is also the owner's records beyond the evaluated ones."""
+    X_pop, y_pop = pop if pop else (np.zeros((0, d)), np.zeros(0, int))
+    owner = {"X_owner": X_pop, "y_owner": y_pop} if threat == "owner" else {}
+    return AttackerKnowledge(X_pop, y_pop, n_classes, d, target_size=n_members, threat=threat, **owner)
+
+
 def _check_needs(methods: list[str], settings: MethodSettings, pop, n_classes: int) -> None:
     """Each method's knowledge: a population where it needs one, with enough records of every class."""
     for name in methods:
@@ -116,9 +133,9 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     members, nonmembers: ``(X, y)`` records known to be in / out of the training set (scored, never shown to
     an attack). population: ``(X, y)`` the attacker holds (disjoint from both), or None. methods: any of
     ``"thresholds"`` (confidence, entropy, modified entropy, loss, gap; cut-offs from a shadow model on the
-    population), ``"shadow"`` (Shokri et al.), ``"socinf"`` (the paper's four stages), ``"lira"`` (Carlini et
-    al. 2022) and ``"rmia"`` (Zarifzadeh et al. 2024); default thresholds, shadow and socinf (socinf alone
-    without a population). algorithm: the estimator shadows and references copy (default: ``model`` itself,
+    population, or the owner's references), ``"shadow"`` (Shokri et al.), ``"socinf"`` (the paper's four
+    stages), ``"lira"`` (Carlini et al. 2022) and ``"rmia"`` (Zarifzadeh et al. 2024); default thresholds, shadow
+    and socinf (socinf alone without a population, unless threat="owner" with a known algorithm). algorithm: the estimator shadows and references copy (default: ``model`` itself,
     unfitted). n_classes: the model's class count when it has no ``classes_`` (default: the largest label + 1).
     synthesis / mimic / lira / rmia: ``SynthesisConfig`` / ``MimicConfig`` / ``LiRAConfig`` / ``RMIAConfig``
     or mappings of their fields. threat: ``"owner"`` (default; reference and shadow models on all of members,
@@ -138,25 +155,21 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     check_value("threads", threads, [THREADS])
     check_value("threat", threat, [Options(THREATS)])
     jobs = settings_from(reference_jobs, ReferenceJobs, "reference_jobs") if reference_jobs is not None else None
-    methods = methods or list(DEFAULT_METHODS if pop is not None or threat == "owner" else ("socinf",))
-    black_box = model if hasattr(model, "predict_proba") else _FunctionModel(model) if callable(model) else None
-    if black_box is None:
-        raise ConfigError(f"model={type(model).__name__}: expected an object with predict_proba or a function")
-    if hasattr(black_box, "connect") and not getattr(black_box, "schema", None):
-        black_box.connect()  # a RemoteTarget: its schema (classes, input width) first
+    algorithm = _algorithm(model, algorithm)
+    owner_models = threat == "owner" and algorithm is not None  # the owner's own models need no population
+    methods = methods or list(DEFAULT_METHODS if pop is not None or owner_models else ("socinf",))
+    black_box = _black_box(model)
     index, K = _label_index(model, [y_in, y_out] + ([pop[1]] if pop else []), n_classes)
     to_index = np.vectorize(lambda v: index[v.item() if hasattr(v, "item") else v], otypes=[int])
     pop = (pop[0], to_index(pop[1])) if pop else None
-    settings = check_settings(MethodSettings(algorithm=_algorithm(model, algorithm), synthesis=synthesis,
+    settings = check_settings(MethodSettings(algorithm=algorithm, synthesis=synthesis,
                                              mimic=mimic, attack=AttackModelConfig(name=attack_model),
                                              shadow=ShadowConfig(n_shadow), lira=lira, rmia=rmia, threat=threat))
     _check_needs(methods, settings, pop, K)
     X_eval, y_eval = np.concatenate([X_in, X_out]), to_index(np.concatenate([y_in, y_out]))
     membership = np.r_[np.ones(len(X_in), int), np.zeros(len(X_out), int)]
     d = X_eval.shape[1]
-    X_pop, y_pop = pop if pop else (np.zeros((0, d)), np.zeros(0, int))
-    knowledge = AttackerKnowledge(X_pop, y_pop, K, d, target_size=len(X_in), threat=threat,
-                                  **({"X_owner": X_pop, "y_owner": y_pop} if threat == "owner" else {}))
+    knowledge = _knowledge(pop, K, d, len(X_in), threat)
     target = CountingTarget(black_box, K, d, row_sums=getattr(black_box, "row_sums", (1.0, 1.0)), name=_model_name(model))
     ctx = AttackContext(seed=seed, threads=threads, cache=StageCache(cache_dir), reference_jobs=jobs)
     attacks = [build(m, settings, pop is not None) for m in methods if m != "thresholds"]

@@ -26,7 +26,7 @@ def _compose(overrides):
 
 
 def test_the_sweep_spans_table2_cells_and_overfitting_levels_times_every_method():
-    assert len(CELLS) == 14 and len(METHODS) == 8
+    assert len(CELLS) == 14 and len(METHODS) == 9
     params = _compose(["experiment=sota", "seeds=[0,1]"]).hydra.sweeper.params
     assert params["+experiment/sota_cell"] == "glob(*)" and params.seed == "0,1"
     assert sorted(params["+experiment/sota_method"].split(",")) == METHODS

@@ -59,7 +59,9 @@ def print_run_summary(result: dict, run_dir: Path, console: Console | None = Non
              f"[protocol {proto['name']}: synthesis={proto['synthesis']}, split={proto['split']}, "
              f"non-members={proto['eval_nonmembers']}; threat={threat}]")
     chosen = "the owner's reference models" if threat == "owner" else "attacker-side data only"
-    table = Table(title=title, show_header=True, caption=f"accuracy / precision / recall at thresholds chosen on "
+    from rich.markup import escape  # the title's "[protocol ...]" is text, not a rich style tag
+
+    table = Table(title=escape(title), show_header=True, caption=f"accuracy / precision / recall at thresholds chosen on "
                   f"{chosen}; AUC and TPR at low FPR need no threshold")
     table.add_column("metric")
     table.add_column("value", justify="right")
