@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 from socinf.attacks.base import AttackContext, AttackerKnowledge
 from socinf.attacks.baselines import ThresholdAttacks
 from socinf.attacks.lira import LiRA
+from socinf.attacks.reference_jobs import ReferenceJobs
 from socinf.attacks.references import ReferenceConfig, logit_confidence, train_references
 from socinf.attacks.rmia import RMIA
 from socinf.attacks.shadow import ShadowTraining
@@ -147,3 +148,17 @@ def test_cli_owner_run_records_and_reports_the_threat_model(tmp_path, shared_dat
     assert proc.returncode == 2 and proc.stderr.strip() == \
         "socinf: error: threat='spy': expected one of attacker, owner", proc.stderr
     assert json.loads(json.dumps(metrics))["config"]["threat"] == "owner"
+
+
+def test_bad_reference_jobs_settings_are_one_clear_line(tweets):  # noqa: F811
+    import socinf
+
+    X, y, _, rows = tweets
+    members, nonmembers = [(X[rows[k][:20]], y[rows[k][:20]]) for k in ("members", "heldout")]
+    with pytest.raises(ConfigError, match="reference_jobs.launcher='pbs': expected one of local, slurm"):
+        socinf.audit(lambda X: np.full((len(X), 4), 0.25), members, nonmembers, reference_jobs={"launcher": "pbs"})
+    # SLURM jobs hand their models back through the stage cache: without one, refused before any training
+    target, knowledge, ctx, candidates = _owner_setup(tweets, rows["members"])
+    ctx.reference_jobs = ReferenceJobs(launcher="slurm")
+    with pytest.raises(ConfigError, match="reference_jobs.launcher=slurm: .* set cache.enabled=true"):
+        LiRA("xgboost", SMALL_XGB, n_references=2).fit(target, knowledge, ctx, candidates=candidates)
