@@ -223,7 +223,6 @@ def train_references(cfg: ReferenceConfig, algorithm, params: dict, target: Coun
                       cand_in if trained_on_candidates else None, report)
 
 
-
 def pooled_answers(refs: References, candidates: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every reference's (probabilities, labels, IN flags) on every record of the design, one after the other,
     the candidates first, then the pool: records whose membership in that reference's training is known."""
