@@ -127,7 +127,7 @@ def _check_needs(methods: list[str], settings: MethodSettings, pop, n_classes: i
 def audit(model, members, nonmembers, population=None, methods=None, seed: int = 0, *, algorithm=None,
           n_classes: int | None = None, n_shadow: int = ShadowConfig.n_models, synthesis=None, mimic=None,
           attack_model: str = AttackModelConfig.name, lira=None, rmia=None, threads: int = 1,
-          cache_dir=None, threat: str = "owner", reference_jobs=None) -> AuditResult:
+          cache_dir=None, verdict=None, threat: str = "owner", reference_jobs=None) -> AuditResult:
     """Membership-inference audit of ``model`` through its answers only.
 
     members, nonmembers: ``(X, y)`` records known to be in / out of the training set (scored, never shown to
@@ -135,13 +135,15 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     ``"thresholds"`` (confidence, entropy, modified entropy, loss, gap; cut-offs from a shadow model on the
     population, or the owner's references), ``"shadow"`` (Shokri et al.), ``"socinf"`` (the paper's four
     stages), ``"lira"`` (Carlini et al. 2022) and ``"rmia"`` (Zarifzadeh et al. 2024); default thresholds, shadow
-    and socinf (socinf alone without a population, unless threat="owner" with a known algorithm). algorithm: the estimator shadows and references copy (default: ``model`` itself,
-    unfitted). n_classes: the model's class count when it has no ``classes_`` (default: the largest label + 1).
-    synthesis / mimic / lira / rmia: ``SynthesisConfig`` / ``MimicConfig`` / ``LiRAConfig`` / ``RMIAConfig``
-    or mappings of their fields. threat: ``"owner"`` (default; reference and shadow models on all of members,
-    nonmembers and population, 64 references) or ``"attacker"`` (the population only, 16 references).
-    threads: models trained side by side. reference_jobs: a ``ReferenceJobs`` or mapping (``launcher="slurm"``
-    trains reference models as SLURM jobs; needs ``cache_dir``). Returns an ``AuditResult``.
+    and socinf (socinf alone without a population, unless threat="owner" with a known algorithm). algorithm:
+    the estimator shadows and references copy (default: ``model`` itself, unfitted). n_classes: the model's class count when it has no ``classes_`` (default: the largest label + 1).
+    synthesis / mimic / lira / rmia / verdict: ``SynthesisConfig`` / ``MimicConfig`` / ``LiRAConfig`` /
+    ``RMIAConfig`` / ``VerdictConfig`` (alpha, delta) or mappings of their fields. threat: ``"owner"`` (default;
+    reference and shadow models on all of members, nonmembers and population, 64 references) or ``"attacker"``
+    (the population only, 16 references). threads: models trained side by side. reference_jobs: a
+    ``ReferenceJobs`` or mapping (``launcher="slurm"`` trains reference models as SLURM jobs; needs
+    ``cache_dir``). Returns an ``AuditResult``: ``result.verdict``, ``print(result.summary())``,
+    ``result.save(dir)``, ``result.to_html(path)``.
     """
     methods = check_methods(methods) if methods is not None else None
     X_in, y_in = _as_pair(members, "members")
@@ -174,9 +176,10 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     ctx = AttackContext(seed=seed, threads=threads, cache=StageCache(cache_dir), reference_jobs=jobs)
     attacks = [build(m, settings, pop is not None) for m in methods if m != "thresholds"]
     thresholds = build("thresholds", settings) if "thresholds" in methods else None
-    run = run_attacks(attacks, target, knowledge, ctx, X_eval, y_eval, membership, thresholds=thresholds)
+    run = run_attacks(attacks, target, knowledge, ctx, X_eval, y_eval, membership, thresholds=thresholds,
+                      verdict=verdict)
     primary = attacks[0].name if attacks else None
     return AuditResult(run, membership, target.ledger.as_dict(), dict(ctx.timings), primary,
                        {a.name: a.attack_model for a in attacks if hasattr(a, "attack_model")},
                        target={"name": type(model).__name__, **utility_from_answers(run.probs, y_eval, membership)},
-                       threat=threat)
+                       class_names=[str(c) for c in index], threat=threat)

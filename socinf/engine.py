@@ -18,8 +18,9 @@ from socinf.attacks.base import THREATS, AttackContext, AttackerKnowledge
 from socinf.errors import ConfigError
 from socinf.evaluation.metrics import membership_metrics
 from socinf.evaluation.overlap import check_distinct_sets, record_overlap
-from socinf.evaluation.verdict import strongest
-from socinf.settings import SEED, THREADS, Options, check_value
+from socinf.evaluation.verdict import evidence, strongest
+from socinf.evaluation.verdict_config import VerdictConfig
+from socinf.settings import SEED, THREADS, Options, check_value, settings_from
 from socinf.targets.base import CountingTarget
 
 
@@ -36,6 +37,9 @@ class AttackRun:
     strongest: dict = field(default_factory=dict)
     overlap: dict = field(default_factory=dict)  # exact duplicate records between the sets (evaluation.overlap)
     thresholds: dict = field(default_factory=dict)  # each attack's decision threshold (attacker-side)
+    evidence: dict = field(default_factory=dict)  # what the verdict rests on (evaluation.verdict.evidence)
+    labels: np.ndarray | None = None  # the evaluation records' class indices
+    population: int = 0  # labelled records the attacker held
 
 
 def check_inputs(knowledge: AttackerKnowledge, ctx: AttackContext, X_eval, y_eval, membership) -> None:
@@ -73,19 +77,23 @@ def _fit(attack, target, knowledge, ctx, X_eval, y_eval) -> dict:
 
 
 def run_attacks(attacks: list, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext,
-                X_eval: np.ndarray, y_eval: np.ndarray, membership: np.ndarray, thresholds=None) -> AttackRun:
+                X_eval: np.ndarray, y_eval: np.ndarray, membership: np.ndarray, thresholds=None,
+                verdict=None) -> AttackRun:
     """Fit each attack through the black box, score the evaluation records, and (``thresholds``: a
-    ``ThresholdAttacks``) the threshold attacks on the same answers."""
+    ``ThresholdAttacks``) the threshold attacks on the same answers; then the evidence of the verdict
+    (``verdict``: a ``VerdictConfig`` or a mapping of its fields)."""
     X_eval, y_eval, membership = np.asarray(X_eval), np.asarray(y_eval), np.asarray(membership)
     check_inputs(knowledge, ctx, X_eval, y_eval, membership)
     inside = membership == 1
     check_distinct_sets(X_eval[inside], y_eval[inside], X_eval[~inside], y_eval[~inside], knowledge.X_aux, knowledge.y_aux)
+    verdict = settings_from(verdict, VerdictConfig, "verdict")
     for attack in [*attacks, *([thresholds] if thresholds is not None else [])]:
         attack.settings()  # every bad setting before any query or training
     reports = {attack.name: _fit(attack, target, knowledge, ctx, X_eval, y_eval) for attack in attacks}
     with ctx.timed("evaluation"), target.stage("evaluation"):
         probs = target.predict_proba(X_eval)
-    run = AttackRun(probs, reports, overlap=record_overlap(X_eval[inside], X_eval[~inside], knowledge.X_aux))
+    run = AttackRun(probs, reports, overlap=record_overlap(X_eval[inside], X_eval[~inside], knowledge.X_aux),
+                    labels=y_eval, population=len(knowledge.y_aux))
     for attack in attacks:
         run.scores[attack.name] = np.asarray(attack.score(probs, y_eval), dtype=np.float64)
         run.thresholds[attack.name] = attack.threshold
@@ -100,6 +108,7 @@ def run_attacks(attacks: list, target: CountingTarget, knowledge: AttackerKnowle
         run.baselines = {name: membership_metrics(membership, scores, thresholds.thresholds_[name])
                          for name, scores in run.baseline_scores.items()}
     with ctx.timed("verdict"):
-        run.strongest = strongest({**run.metrics, **run.baselines}, {**run.scores, **run.baseline_scores},
-                                  membership, seed=ctx.seed)
+        every_metric, every_score = {**run.metrics, **run.baselines}, {**run.scores, **run.baseline_scores}
+        run.strongest = strongest(every_metric, every_score, membership, seed=ctx.seed)
+        run.evidence = evidence(every_score, every_metric, membership, X_eval, y_eval, probs, verdict, ctx.seed)
     return run

@@ -2,7 +2,8 @@
 or a failure is written.
 
 A job dir (``outputs/DATE/TIME`` or ``multirun/DATE/TIME/N``) holds ``METRICS_FILE`` (the result; its presence
-with ``"complete": true`` is what "complete" means), ``SCORES_FILE`` (per-record scores), ``JOB_FILE`` (the
+with ``"complete": true`` is what "complete" means), ``SCORES_FILE`` (per-record scores), ``EXPOSURE_FILE``
+(the members an attack singles out first), ``JOB_FILE`` (the
 job's override set, what ``resume=true`` recognises it by) or ``FAILED_FILE`` (why it did not complete). The
 writers (``socinf run``), the sweeper that resumes (``hydra_plugins/socinf_sweeper``) and the readers
 (``socinf report``, the sweep summary) all use these functions, so none of them has its own idea of the rules.
@@ -19,6 +20,7 @@ from socinf.io import atomic_write_json, atomic_write_text
 
 METRICS_FILE = "metrics.json"
 SCORES_FILE = "membership_scores.csv"
+EXPOSURE_FILE = "exposure.csv"  # the evaluation members, most exposed first (socinf.evaluation.exposure)
 JOB_FILE = "job.json"  # written beside a complete metrics.json: the job's identity for ``resume=true``
 FAILED_FILE = "failed.json"
 

@@ -72,7 +72,7 @@ class Options:
         return isinstance(value, (str, bool, numbers.Number)) and value in self.values
 
     def describe(self) -> str:
-        return "one of " + ", ".join(map(str, self.values))
+        return str(self.values[0]) if len(self.values) == 1 else "one of " + ", ".join(map(str, self.values))
 
 
 @dataclass(frozen=True)

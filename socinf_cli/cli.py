@@ -1,24 +1,25 @@
-"""The ``socinf`` command: run, serve, data, report.
+"""The ``socinf`` command: run, report, serve, export, data; each answers ``-h`` / ``--help`` with its own help.
 
 ``run`` and ``serve`` are Hydra apps over the same config tree (``conf/``), so
 every override, ``-m`` sweep, ``--cfg job`` and ``--help`` works as Hydra
-users expect. Bad input ends in one line, ``socinf: error: ...``, exit 2.
+users expect. Bad input ends in one line, ``socinf: error: ...``, exit 2: Hydra's
+own composition errors too (``socinf_cli.overrides``).
 """
 from __future__ import annotations
 
 import os
 import sys
 
-USAGE = """usage: socinf <command> [args]
+USAGE = """usage: socinf <command> [args]   (socinf <command> --help: that command's own help)
+
+Does a classifier leak its training data through its answers, how much, and how sure are we?
 
 commands:
-  run [overrides]         one membership-inference audit (Hydra; -m sweeps, --help lists config groups;
-                          --dry-run prints the protocol and the queries each stage would send, then exits)
-  serve [overrides]       train a model on the member split and serve it over HTTP (a stand-in MLaaS API)
+  run [overrides]         one membership-inference audit (Hydra overrides; -m sweeps; --dry-run plans, runs nothing)
+  report PATH             tables and figures for a run dir or a sweep dir, written to PATH/report/
+  serve [overrides]       train a model on the member split and serve it over HTTP (a stand-in prediction API)
   export DIR [overrides]  train it as serve does and write it for MLServer (Open Inference Protocol, target.protocol=v2)
-  data fetch [tweet|weibo|clue|all]   download the corpora from their pinned URLs, SHA-256 checked
-  data info [overrides]   where the corpora are, checksums, records per label, duplicates removed
-  report PATH             tables and figures for a run dir or a multirun dir
+  data fetch|info         download the corpora (SHA-256 checked); where they are, records per label
   --version               the installed version
 
 corpora: downloaded on first use into the data home ($SOCINF_DATA, default the per-user data dir), or read
@@ -29,7 +30,9 @@ examples:
   socinf run -m experiment=table2 seeds=[0,1]
   socinf report multirun/2026-11-29/12-00-00
 """
-
+HELP = ("-h", "--help")
+DRY_RUN = ("--dry-run", "plan=true")
+MULTIRUN = ("-m", "--multirun")
 
 SECRET_KEYS = ("serve.api_key", "target.api_key")
 
@@ -51,30 +54,62 @@ def _check_renamed(args: list[str]) -> None:
             fail(f"{key} was replaced by {RENAMED[key]}")
 
 
-def _hydra_app(task, name: str, args: list[str]) -> None:
-    import hydra
+def _overrides_of(args: list[str]) -> list[str]:
+    """The overrides among a Hydra app's arguments (flags such as --cfg job, -m, -p KEY set aside)."""
+    from hydra._internal.utils import get_args_parser
 
-    from socinf_cli.compose import config_dir
+    try:
+        return list(get_args_parser().parse_known_args(args)[0].overrides)
+    except SystemExit:  # a bad flag: Hydra's own parser says so when the app starts
+        return []
+
+
+def _check_args(args: list[str]) -> None:
+    """What is wrong on the command line before Hydra starts: secrets, renamed keys, unknown options and keys."""
     from socinf_cli.config import register_configs
+    from socinf_cli.overrides import check_overrides
 
     for arg in args:  # a key on the command line ends up in .hydra/overrides.yaml, the run log and `ps`
         key = arg.split("=", 1)[0].lstrip("+~")
         if key in SECRET_KEYS and "=" in arg:
             fail(f"{key}=... on the command line would be saved in .hydra/ and shown by ps; "
                  "export SOCINF_API_KEY=<key> instead (both keys read it)")
+    if any(a in MULTIRUN for a in args) and any(a in ("--cfg", "-c", "--info", "-i") for a in args):
+        fail("-m with --cfg shows no sweep: socinf run -m ... --dry-run lists its jobs; --cfg job without -m "
+             "shows one job's config")
     register_configs()
     _check_renamed(args)
-    # job name: header, log file. After the user's args: argparse rejects overrides on both sides of -m
+    check_overrides(_overrides_of(args))
+
+
+def _hydra_app(task, name: str, args: list[str]) -> None:
+    import hydra
+
+    from socinf_cli.conf_tree import config_dir
+    from socinf_cli.overrides import config_error, one_line
+
+    _check_args(args)
     # The command names the Hydra job (help header, <name>.log); an env var because an extra
     # override in argv would clash with argparse's handling of flags such as --cfg and -m.
     os.environ["SOCINF_COMMAND"] = name
     sys.argv = [f"socinf {name}"] + args
-    app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(task)
+    started = []
+
+    def job(cfg):
+        started.append(True)
+        return task(cfg)
+
+    app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")(job)
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises its composition errors (one line below) instead of printing
     try:
         app()
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM to a sweep (tasks.SweepCheck): the workers are stopped
         print(f"socinf: {name} interrupted", file=sys.stderr)
         raise SystemExit(130) from None
+    except Exception as exc:
+        if started or not config_error(exc):
+            raise
+        fail(one_line(exc))
     from socinf_cli.tasks import sweep_failures
 
     problem = sweep_failures()  # a sweep lets every job finish, then says how many failed
@@ -82,23 +117,21 @@ def _hydra_app(task, name: str, args: list[str]) -> None:
         fail(problem)
 
 
-DRY_RUN = ("--dry-run", "plan=true")
-
-
 def _dry_run(args: list[str]) -> None:
-    """Compose and validate the run's config like ``socinf run`` would, print the plan; no Hydra run dir."""
-    from socinf.errors import ConfigError
+    """Compose and validate the run's config like ``socinf run`` would, print the plan; no Hydra run dir. With
+    ``-m``: every job of the sweep composed and checked by the sweeper (``sweep_check``), listed, none launched."""
     from socinf_cli.compose import compose
     from socinf_cli.plan import print_plan
     from socinf_cli.validate import validate
 
-    if any(a in ("-m", "--multirun") for a in args):
-        raise ConfigError("--dry-run plans one run: drop -m / --multirun")
     overrides = [a for a in args if a not in DRY_RUN]
-    try:
-        cfg = compose(overrides)
-    except Exception as exc:  # noqa: BLE001 - Hydra's override / composition errors: one line
-        raise ConfigError(str(exc).splitlines()[0]) from None
+    if any(a in MULTIRUN for a in args):
+        from socinf_cli import sweep_check
+        from socinf_cli.tasks import run_task
+
+        sweep_check.PLAN_ONLY = True
+        return _hydra_app(run_task, "run", overrides)
+    cfg = compose(overrides)
     validate(cfg)
     print_plan(cfg)
 
@@ -126,7 +159,7 @@ def _main(argv: list[str] | None = None) -> None:
     from socinf.errors import SocinfError
 
     try:
-        if command == "run" and any(a in DRY_RUN for a in rest):
+        if command == "run" and any(a in DRY_RUN for a in rest) and not any(a in HELP for a in rest):
             _dry_run(rest)
         elif command == "run":
             from socinf_cli.tasks import run_task

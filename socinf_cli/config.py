@@ -29,7 +29,9 @@ from socinf.errors import ConfigError
 from socinf.methods import ATTACK_METHODS
 from socinf.owner.defense_config import DefenseConfig
 from socinf.owner.models import LOCAL_MODELS
+from socinf.evaluation.verdict_config import VerdictConfig
 from socinf.protocol import PROTOCOL_NAMES
+from socinf.report.report_config import ReportConfig
 from socinf.serve.config import ServeConfig
 from socinf.settings import BOOLEAN, MAPPING, SEED, TEXT, THREADS, Interval, ListOf, Options
 from socinf.targets.remote_settings import RemoteSettings
@@ -104,6 +106,8 @@ class SocinfConfig:
     data: DataConfig = field(default_factory=DataConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    verdict: VerdictConfig = field(default_factory=VerdictConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     reference_jobs: ReferenceJobs = field(default_factory=ReferenceJobs)  # where reference models train
     seed: int = 0
     seeds: List[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])  # sweeps: seed=${seeds}
@@ -118,16 +122,19 @@ class SocinfConfig:
     groups: ClassVar[dict] = {"dataset": DatasetConfig, "eval": EvalConfig, "target": TargetConfig,
                               "synthesis": SynthesisConfig, "mimic": MimicConfig, "attack": AttackModelConfig,
                               "method": MethodConfig, "defense": DefenseConfig, "serve": ServeConfig,
-                              "data": DataConfig, "cache": CacheConfig, "reference_jobs": ReferenceJobs}
+                              "data": DataConfig, "cache": CacheConfig, "verdict": VerdictConfig,
+                              "report": ReportConfig, "reference_jobs": ReferenceJobs}
 
 
 def register_configs() -> None:
     from hydra.core.plugins import Plugins
 
     from socinf.protocol import register_resolvers
+    from socinf_cli.help import register_help_resolver
 
     ConfigStore.instance().store(name="socinf_schema", node=SocinfConfig)
     register_resolvers()
+    register_help_resolver()
     # Registered by hand as well: Hydra finds plugins by listing the hydra_plugins namespace folders, and an
     # editable install (make install) puts no folder of ours there. Hydra's own scan runs first (it loads
     # its core plugins afresh), so the sweeper subclasses the BasicSweeper Hydra will use.

@@ -56,7 +56,7 @@ def override_value(value) -> str:
 
 def serve_overrides(cfg, server_dir: Path) -> list[str]:
     """The run's dataset, defense, eval draw, data location and seed, as `socinf serve` overrides."""
-    from socinf_cli.compose import config_dir
+    from socinf_cli.conf_tree import config_dir
     from socinf_cli.paths import data_root
 
     plain = OmegaConf.to_container(cfg, resolve=True)

@@ -1,7 +1,8 @@
 """``socinf report PATH [--out DIR] [--format png|pdf]``: tables and figures for a run dir or a multirun dir.
 
 Every section of ``sections.SECTIONS`` that applies to the sweep writes its files into
-``PATH/report/`` (or ``--out DIR``); ``index.md`` lists them. ``runs.csv`` (one row per job) is
+``PATH/report/`` (or ``--out DIR``), then ``report.html`` gathers the audit(s) and those sections in one
+self-contained file (``socinf.report.html_report``); ``index.md`` lists them. ``runs.csv`` (one row per job) is
 always written and a compact table of the sweep printed; the paper-shaped sections appear when the
 sweep holds their cells. Jobs that did not complete are listed in ``missing.md``. Figures are PNG,
 or vector PDF with ``--format pdf``.
@@ -11,16 +12,31 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from rich.console import Console
-
 from socinf.errors import SocinfError
-from socinf.io import atomic_write_text
-from socinf.report.figures import FORMATS, set_format
-from socinf.report.runs import load_runs
-from socinf.report.sections import SECTIONS
 
 USAGE = ("usage: socinf report PATH [--out DIR] [--format png|pdf]   "
          "(PATH: a run dir outputs/DATE/TIME or a multirun dir)")
+HELP = USAGE + """
+
+Tables and figures for one run or a whole sweep, written to PATH/report/ (or --out DIR); reads the jobs'
+metrics.json, changes nothing else. Always:
+  report.html      one self-contained file to read, keep and send: the verdict first, ROC curves, score
+                   histograms, the epsilon bounds and the blind baseline, utility, diagnostics, the most
+                   exposed records, the config and the command that reproduces each run
+  runs.csv         one row per job: what varies across the jobs, every attack metric, the strongest attack,
+                   the target's accuracies and overfitting gap, the collision ceiling, each threshold attack
+  roc_grid_<protocol>.png   log-log ROC curves of every attack, one panel per dataset and target
+  missing.md/.csv  the jobs that did not complete, each with its error
+  index.md         the list of what was written
+and when the sweep holds the paper's cells at the paper's sizes: table2.* and table2_lowfpr.* (the paper's
+Table II, Markdown, LaTeX, CSV), paper_decoded.*, the paper's figures (otherwise one caveat line says why not);
+when they apply: compare_methods.*, dp_audit.*, the overfitting, attacker-knowledge and
+defenses tables and figures. A compact table of the jobs is printed. Figures: PNG, or PDF with --format pdf.
+
+example:
+  socinf run -m dataset=tweet target=logistic,xgboost
+  socinf report multirun/DATE/TIME          # -> multirun/DATE/TIME/report/
+"""
 
 
 def _option(args: list[str], name: str, what: str) -> str | None:
@@ -35,6 +51,8 @@ def _option(args: list[str], name: str, what: str) -> str | None:
 
 
 def parse_args(args: list[str]) -> tuple[Path, Path | None, str]:
+    from socinf.report.figures import FORMATS  # matplotlib: only once there is a report to write
+
     args = list(args)
     out = _option(args, "--out", "a directory")
     fmt = _option(args, "--format", "png or pdf") or "png"
@@ -45,10 +63,19 @@ def parse_args(args: list[str]) -> tuple[Path, Path | None, str]:
     return Path(args[0]), (Path(out) if out else None), fmt
 
 
-def report_command(args: list[str], console: Console | None = None) -> list[Path]:
+def report_command(args: list[str], console=None) -> list[Path]:
     if any(a in ("-h", "--help") for a in args):
-        print(USAGE)
+        print(HELP, end="")
         return []
+    from rich.console import Console
+
+    from socinf.io import atomic_write_text
+    from socinf.report import html_report
+    from socinf.report.figures import set_format
+    from socinf.report.frame import paper_caveat, runs_frame
+    from socinf.report.runs import load_runs
+    from socinf.report.sections import SECTIONS
+
     path, out, fmt = parse_args(args)
     set_format(fmt)
     console = console or Console()
@@ -59,8 +86,13 @@ def report_command(args: list[str], console: Console | None = None) -> list[Path
         section = importlib.import_module(name)
         if section.applies(runs):
             written += section.write(runs, out_dir, console)
+    caveat = paper_caveat(runs_frame(runs))
+    written.append(html_report.write(runs, out_dir, written, caveat))
     index = out_dir / "index.md"
     lines = [f"# socinf report for {path}", "", f"{len(runs.complete)} complete job(s), {len(runs.failed)} failed.", ""]
+    if caveat:
+        console.print(caveat)
+        lines += [caveat, ""]
     lines += [f"- [{p.name}]({p.name})" for p in written]
     atomic_write_text(index, "\n".join(lines) + "\n")
     console.print(f"report written to {out_dir} ({len(written) + 1} files)")

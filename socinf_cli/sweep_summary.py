@@ -41,6 +41,8 @@ def print_sweep_summary(sweep_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    if not sweep_dir.is_dir():  # nothing was launched (`--dry-run`)
+        return
     jobs = sorted((d for d in sweep_dir.iterdir() if d.is_dir() and d.name.isdigit()), key=lambda d: int(d.name))
     if not jobs:
         return

@@ -34,7 +34,7 @@ def utility_report(name: str, model, prepared: PreparedData, splits: Splits) -> 
 def model_params(cfg, name: str) -> dict:
     """Hyper-parameters of local model ``name``: the composed ``target.params`` when the run's target is
     that model, else ``conf/target/<name>.yaml`` — one source of truth for local, served and shadow models."""
-    from socinf_cli.compose import config_dir
+    from socinf_cli.conf_tree import config_dir
 
     if cfg.target.name == name:
         return plain(cfg.target.params)

@@ -55,6 +55,12 @@ def _discard_stub(run_dir: Path) -> None:
                     break
 
 
+def _progress() -> str:
+    from socinf_cli.sweep_check import progress
+
+    return progress(Path(HydraConfig.get().sweep.dir))
+
+
 def _job_overrides() -> list[str]:
     return override_set(HydraConfig.get().overrides.task)
 
@@ -94,20 +100,21 @@ def run_task(cfg) -> None:
             raise SystemExit(2)
         log.info("job failed: socinf: error: %s", exc)  # run.log; the terminal gets the job's one line
         write_failure(run_dir, str(exc), type(exc).__name__)
-        print_job_line(HydraConfig.get().overrides.task, None, error=str(exc))
+        print_job_line(HydraConfig.get().overrides.task, None, error=str(exc), progress=_progress())
         return
     except Exception as exc:  # noqa: BLE001 - a sweep keeps going; the failure is recorded for `report`
         if not _is_multirun():
             raise
         log.info("job failed:\n%s", traceback.format_exc())
         write_failure(run_dir, f"{type(exc).__name__}: {exc}", "crash")
-        print_job_line(HydraConfig.get().overrides.task, None, error=f"{type(exc).__name__}: {exc}")
+        print_job_line(HydraConfig.get().overrides.task, None, error=f"{type(exc).__name__}: {exc}",
+                       progress=_progress())
         return
     log.info("result written to %s", run_dir)
-    if _is_multirun():  # one line per job on the terminal; the full table in the job's run.log
-        print_job_line(HydraConfig.get().overrides.task, result)
-        with open(run_dir / f"{HydraConfig.get().job.name}.log", "a", encoding="utf-8") as fh:
-            print_run_summary(result, run_dir, console=Console(file=fh, width=120))
+    with open(run_dir / f"{HydraConfig.get().job.name}.log", "a", encoding="utf-8") as fh:  # the full table
+        print_run_summary(result, run_dir, console=Console(file=fh, width=120))
+    if _is_multirun():  # one line per job on the terminal
+        print_job_line(HydraConfig.get().overrides.task, result, progress=_progress())
     else:
         print_run_summary(result, run_dir)
 

@@ -16,13 +16,32 @@ FAST = ["dataset.per_class=300", "eval.size=150", "synthesis.n_records=800", "sy
         "mimic.epochs=120", "threads=1"]
 
 
-def socinf(args: list[str], cwd: Path, data_dir: Path | None, timeout: float = 300, env_extra: dict | None = None):
+def _env(data_dir: Path | None, env_extra: dict | None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCINF_")}
     if data_dir is not None:
         env["SOCINF_DATA_DIR"] = str(data_dir)
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "socinf_cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return env
+
+
+def socinf(args: list[str], cwd: Path, data_dir: Path | None, timeout: float = 300, env_extra: dict | None = None):
+    return subprocess.run([sys.executable, "-m", "socinf_cli", *args], cwd=cwd, env=_env(data_dir, env_extra),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def socinf_many(commands: list[list[str]], cwd: Path, data_dir: Path | None = None, env_extra: dict | None = None,
+                timeout: float = 120, at_once: int = 4) -> list[subprocess.CompletedProcess]:
+    """Many short `socinf` commands (help, errors), ``at_once`` at a time; their results in order."""
+    results: list[subprocess.CompletedProcess] = []
+    for start in range(0, len(commands), at_once):
+        running = [(args, subprocess.Popen([sys.executable, "-m", "socinf_cli", *args], cwd=cwd,
+                                           env=_env(data_dir, env_extra), stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, text=True))
+                   for args in commands[start:start + at_once]]
+        for args, process in running:
+            out, err = process.communicate(timeout=timeout)
+            results.append(subprocess.CompletedProcess(args, process.returncode, out, err))
+    return results
 
 
 def run_audit(tmp: Path, data_dir: Path, overrides: list[str], name: str = "run", fast: bool = True,

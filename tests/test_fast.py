@@ -69,7 +69,7 @@ def test_dry_run_prints_the_queries_and_touches_nothing(tmp_path):
     assert "up to 900" in proc.stdout and "400 (2·eval.size" in proc.stdout and "baselines" in proc.stdout
     assert list(tmp_path.iterdir()) == []  # no run dir, no data home, nothing downloaded
     bad = socinf(["run", "eval.size=0", "--dry-run"], cwd=tmp_path, data_dir=None)
-    assert bad.returncode == 2 and bad.stderr.strip() == "socinf: error: eval.size=0: expected an integer in [1, 100000000]"
+    assert bad.returncode == 2 and bad.stderr.strip() == "socinf: error: eval.size=0: expected auto or an integer in [1, 100000000]"
 
 
 def test_rejected_run_prints_one_line_and_leaves_no_run_dir(tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-TINY = ["dataset=tweet", "synthesis=population", "eval.size=100", "mimic.epochs=2", "mimic.depth=3",
-        "method.n_models=2", "threads=1"]
+TINY = ["dataset=tweet", "synthesis=population", "mimic.epochs=2", "mimic.depth=3", "method.n_models=2", "threads=1"]
+SMALL_EVAL = "eval.size=100"  # not the paper's size: no paper section
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -46,15 +47,20 @@ def rows(path: Path) -> list[dict]:
 def user_sweep(tmp_path_factory, shared_data_dir):
     """A user's own 4-job sweep: no Table II cell (SVM / NN attack models), no Shadow."""
     tmp_path = tmp_path_factory.mktemp("user")
-    out = sweep(tmp_path, shared_data_dir, "sweep", "target=logistic,xgboost", "attack=svm,nn")
+    out = sweep(tmp_path, shared_data_dir, "sweep", SMALL_EVAL, "target=logistic,xgboost", "attack=svm,nn")
     return out, report(out, shared_data_dir)
 
 
 @pytest.fixture(scope="module")
 def seed_sweep(tmp_path_factory, shared_data_dir):
-    """Table II's Tweet(4) / logistic cell over seeds 0 and 1, and a third job (seed=-1) that fails validation."""
+    """Table II's Tweet(4) / logistic cell at the paper's sizes over seeds 0 and 1, and a third job of the cell (seed 2) that fails when
+    it runs: its copy of the corpora lacks the tweets. (A config that cannot work, seed=-1, now stops a sweep
+    before any job starts: tests/test_first_hour.py.)"""
     tmp_path = tmp_path_factory.mktemp("seeds")
-    out = sweep(tmp_path, shared_data_dir, "sweep", "target=logistic", "seed=0,1,-1", failures=1)
+    out = sweep(tmp_path, shared_data_dir, "sweep", "target=logistic", "seed=0,1")
+    (tmp_path / "no-tweets").mkdir()
+    sweep(tmp_path, shared_data_dir, "sweep", "target=logistic", "seed=2", f"data.dir={tmp_path / 'no-tweets'}",
+          "data.download_if_missing=false", "hydra.sweep.subdir=2", failures=1)  # job 2 of the same sweep dir
     return out, report(out, shared_data_dir)
 
 
@@ -74,19 +80,26 @@ def test_a_users_own_sweep_gets_runs_csv_and_no_missing_anywhere(user_sweep):
     # the terminal table groups by what varies
     assert "grouped by target, attack_model" in done.stdout
     assert sum(1 for line in done.stdout.splitlines() if re.search(r"(logistic|xgboost) +(svm|nn) +1/1 ", line)) == 4
-    assert "missing" not in done.stdout.lower() and "Table II" not in done.stdout
+    assert "missing" not in done.stdout.lower() and "Table II —" not in done.stdout
     report_dir = out / "report"
     assert rows(report_dir / "missing.csv") == []
     assert "Nothing missing: all 4 job(s) of this sweep completed." in (report_dir / "missing.md").read_text()
     for path in report_dir.iterdir():
         if path.suffix in (".md", ".csv", ".tex") and path.name not in ("index.md", "missing.md"):
             assert "missing" not in path.read_text().lower(), path.name
-    assert not (report_dir / "table2.md").exists() and not (report_dir / "fig5_honest.png").exists()
-    assert not (report_dir / "fig8_accuracy_honest.png").exists()  # no Shadow job: no SocInf-vs-Shadow bars
+    paper = ("table2.md", "table2_lowfpr.md", "paper_decoded.md", "fig5_honest.png", "fig6_honest.png",
+             "fig8_accuracy_honest.png")
+    assert [name for name in paper if (report_dir / name).exists()] == []  # a user's own sweep: no paper section
+    assert "No paper section" in done.stdout and "No paper section" in (report_dir / "index.md").read_text()
     methods = {(r["target"], r["method"]) for r in rows(report_dir / "compare_methods.csv")}
     assert {m for t, m in methods if m.startswith("socinf")} == {"socinf (svm)", "socinf (nn)"}
     assert {t for t, _ in methods} == {"logistic", "xgboost"}
-    assert (report_dir / "fig6_honest.png").read_bytes()[:8] == PNG
+    page = (report_dir / "report.html").read_text()
+    assert page.count('<section id="job-') == 4 and "Table II —" not in page
+    for i in range(4):  # the overview links every job's section, whose verdict comes first
+        assert f'href="#job-{i}"' in page
+        section = page.split(f'<section id="job-{i}">')[1]
+        assert section.index('data-role="verdict"') < section.index("ROC of every attack")
 
 
 def test_roc_grid_has_a_panel_per_cell(user_sweep):
@@ -103,11 +116,11 @@ def test_a_failed_job_is_exactly_what_is_missing(seed_sweep):
     out, done = seed_sweep
     missing = rows(out / "report" / "missing.csv")
     assert len(missing) == 1
-    assert missing[0]["seed"] == "-1" and "seed=-1: expected an integer in [0, 4294967295]" in missing[0]["detail"]
+    assert missing[0]["seed"] == "2" and "tweet: missing file" in missing[0]["detail"]
     assert missing[0]["dataset"] == "Tweet(4)" and missing[0]["target"] == "logistic"
     table = rows(out / "report" / "runs.csv")
-    assert [(r["seed"], r["status"]) for r in table] == [("0", "complete"), ("1", "complete"), ("-1", "failed")]
-    assert "expected an integer in [0, 4294967295]" in table[2]["error"]
+    assert [(r["seed"], r["status"]) for r in table] == [("0", "complete"), ("1", "complete"), ("2", "failed")]
+    assert "tweet: missing file" in table[2]["error"]
     assert "1 failed job(s) of 3" in done.stdout
 
 
@@ -177,16 +190,18 @@ def test_vector_figures_with_format_pdf(seed_sweep, shared_data_dir):
 
 def test_a_single_run_dir_is_a_one_row_sweep(tmp_path, shared_data_dir):
     run = tmp_path / "run"
-    done = socinf("run", *TINY, "target=logistic", f"hydra.run.dir={run}", f"data.root={tmp_path / 'data'}",
+    done = socinf("run", *TINY, SMALL_EVAL, "target=logistic", f"hydra.run.dir={run}", f"data.root={tmp_path / 'data'}",
                   cwd=tmp_path, data_dir=shared_data_dir)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.lstrip().startswith("VERDICT: ")  # the verdict is what a run prints first
     done = report(run, shared_data_dir)
     table = rows(run / "report" / "runs.csv")
     assert len(table) == 1 and table[0]["job"] == "." and table[0]["status"] == "complete"
     assert rows(run / "report" / "missing.csv") == [] and "missing" not in done.stdout.lower()
-    md = (run / "report" / "table2.md").read_text()  # one seed: the value alone, said so
-    assert "one seed per cell: single values, no std" in md and "±" not in md.split("## The paper")[0]
-    assert "Tweet(2)" not in md and "Weibo" not in md
+    assert not (run / "report" / "table2.md").exists() and "No paper section" in done.stdout  # 100 members
+    page = (run / "report" / "report.html").read_text()
+    verdict = json.loads((run / "metrics.json").read_text())["verdict"]
+    assert page.index(verdict["sentence"][:50]) < page.index("ROC of every attack") and "<section" not in page
 
 
 def test_decoding_the_papers_table_reproduces_its_triples():
@@ -211,7 +226,7 @@ def test_decoding_the_papers_table_reproduces_its_triples():
 def test_experiment_sweeps_follow_the_seeds_list():
     from hydra import compose, initialize_config_dir
 
-    from socinf_cli.compose import config_dir
+    from socinf_cli.conf_tree import config_dir
     from socinf_cli.config import register_configs
 
     register_configs()
@@ -282,5 +297,47 @@ def test_jobs_that_attack_different_targets_or_differ_in_method_settings_are_nev
     frame = runs_frame(runs)
     assert set(frame.dataset) == {"Tweet(4) [max_depth=1]", "Tweet(4) [max_depth=12]"}
     assert set(frame.method_label) == {"socinf (gan)", "socinf (gan_paper)"}
-    rows = socinf_paper_runs(frame).groupby("dataset").size()
-    assert dict(rows) == {f"Tweet(4) [max_depth={d}] · socinf ({m})": 2 for d in (1, 12) for m in ("gan", "gan_paper")}
+    rows = frame.groupby(["dataset", "method_label"]).size()
+    assert dict(rows) == {(f"Tweet(4) [max_depth={d}]", f"socinf ({m})"): 2 for d in (1, 12) for m in ("gan", "gan_paper")}
+    assert socinf_paper_runs(frame).empty  # 400 records per class and other targets: not the paper's cells
+
+
+def test_the_overfitting_section_keeps_socinf_variants_apart_and_draws_one_seed_as_points(tmp_path):
+    """At 300x12 the section printed SocInf 0.450, the mean of the default mimic's 0.743 and gan_paper's 0.157,
+    and Fig. 7 drew error bars between the two methods. Each variant is its own table and figure now, and one
+    seed is a point with no error bar."""
+    from rich.console import Console
+
+    from socinf.report import overfitting
+    from socinf.report.figures import plt
+    from socinf.report.runs import SweepRuns
+
+    def job(i, depth, mimic, accuracy):
+        metrics = {"accuracy": accuracy, "precision": accuracy, "recall": accuracy, "auc": accuracy}
+        config = {"target": {"params": {"max_depth": depth}}, "mimic": {"name": mimic}, "synthesis": {"name": "statistics"},
+                  "defense": {"name": "none"}}
+        return {"complete": True, "config": config, "seed": 0, "run_dir": f"/sweep/{i}", "protocol": {"name": "honest"},
+                "dataset": {"label": "Tweet(4)"}, "attack": metrics, "method": {"name": "socinf", "attack_model": "nn"},
+                "target": {"name": "xgboost", "train_accuracy": 1.0, "test_accuracy": 1.0 - depth / 40,
+                           "overfitting_gap": depth / 40}, "baselines": {}}
+    runs = SweepRuns("/sweep", complete=[job(0, 2, "gan", 0.6), job(1, 12, "gan", 0.743), job(2, 2, "gan_paper", 0.3),
+                                         job(3, 12, "gan_paper", 0.157)])
+    drawn = []
+    original = plt.Figure.savefig
+    plt.Figure.savefig = lambda fig, *a, **k: (drawn.append(fig), original(fig, *a, **k))[1]
+    try:
+        paths = overfitting.write(runs, tmp_path, Console(file=open("/dev/null", "w")))
+    finally:
+        plt.Figure.savefig = original
+    table = __import__("pandas").read_csv(tmp_path / "overfitting.csv")
+    deep = table[table.level == "max_depth=12"].set_index("variant").accuracy
+    assert deep.to_dict() == pytest.approx({"synthesis=statistics mimic=gan": 0.743,
+                                           "synthesis=statistics mimic=gan_paper": 0.157})
+    assert sorted(p.name for p in paths if p.suffix == ".png") == [
+        "fig7_tweet4_xgboost_honest_synthesisstatisticsmimicgan.png",
+        "fig7_tweet4_xgboost_honest_synthesisstatisticsmimicganpaper.png"]
+    for fig in drawn:
+        ax = fig.axes[0]
+        assert not ax.containers  # no error bars with one seed
+        accuracy = next(line for line in ax.get_lines() if line.get_label().startswith("accuracy"))
+        assert accuracy.get_label() == "accuracy (one seed)" and len(accuracy.get_ydata()) == 2

@@ -17,7 +17,7 @@ METHODS = sorted(p.stem for p in (CONF / "sota_method").glob("*.yaml"))
 def _compose(overrides):
     from hydra import compose, initialize_config_dir
 
-    from socinf_cli.compose import config_dir
+    from socinf_cli.conf_tree import config_dir
     from socinf_cli.config import register_configs
 
     register_configs()

@@ -229,7 +229,7 @@ def test_mimic_adam_trains_to_the_same_bits_as_torch_optim_adam(tweet, monkeypat
 def test_attacker_knowledge_experiment_sweeps_the_fraction_on_an_overfit_target():
     from hydra import compose, initialize_config_dir
 
-    from socinf_cli.compose import config_dir
+    from socinf_cli.conf_tree import config_dir
     from socinf_cli.config import register_configs
     from socinf_cli.validate import validate
 

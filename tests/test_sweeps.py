@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,10 @@ def test_joblib_sweep_over_attack_models_reuses_the_cached_stages(tmp_path, shar
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "hydra_joblib_launcher" in (root / "multirun.yaml").read_text()
     assert "Joblib.Parallel" not in proc.stderr + proc.stdout  # the launcher's repr stays off the terminal
-    done = sorted(line.split()[1] for line in proc.stdout.splitlines() if line.startswith("done "))
-    assert done == ["attack=knn:", "attack=nn:", "attack=svm:", "attack=xgboost:"], proc.stdout  # one line per job
+    done = [line.split()[1:3] for line in proc.stdout.splitlines() if line.startswith("done ")]
+    assert sorted(name for _, name in done) == ["attack=knn:", "attack=nn:", "attack=svm:", "attack=xgboost:"], \
+        proc.stdout  # one line per job, each with its place among the sweep's jobs
+    assert sorted(n for n, _ in done) == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"], proc.stdout
     assert "STRONGEST" not in proc.stdout and "job  overrides" in proc.stdout  # per-job tables in run.log only
     assert "STRONGEST" in (root / "0" / "run.log").read_text()
     jobs = [metrics(root / str(i)) for i in range(4)]
@@ -105,8 +108,10 @@ def test_resume_reruns_only_the_failed_jobs(tmp_path, shared_data_dir, launcher)
     # issue #14: the complete jobs are not launched at all (no worker, no .hydra/ rewrite, no run.log line) ...
     assert f"resume: 2 of 4 jobs already complete in {root}, not launched (0, 2); launching 2" in proc.stdout
     assert [untouched(root / "0"), untouched(root / "2")] == tweet_before
-    assert sorted(ln.split(":")[0] for ln in proc.stdout.splitlines() if ln.startswith(("done", "FAILED"))) == \
+    assert sorted(re.sub(r"\[\d/2\] ", "", ln.split(":")[0]) for ln in proc.stdout.splitlines()
+                  if ln.startswith(("done", "FAILED"))) == \
         ["done    seed=0 dataset=weibo", "done    seed=1 dataset=weibo"], proc.stdout  # one line per launched job
+    assert "[2/2]" in proc.stdout  # counted among the jobs launched
     # ... and the failed jobs rerun in their own dirs, 1 and 3, not renumbered
     for job, seed in ((1, 0), (3, 1)):
         m = metrics(root / str(job))

@@ -1,22 +1,33 @@
-"""socinf's sweeper: Hydra's BasicSweeper, except that with ``resume=true`` it launches only unfinished jobs.
+"""socinf's sweeper: Hydra's BasicSweeper, except that every job is checked before the first one starts and
+that with ``resume=true`` it launches only unfinished jobs.
 
 Hydra loads a sweeper only from the ``hydra_plugins`` namespace package, hence this module (shipped in the
 wheel, selected by ``conf/hydra/sweeper/socinf.yaml``). It imports nothing of the command layer: what counts
-as a job's complete result is ``socinf.rundir``'s rule, the one ``socinf run`` and ``socinf report`` apply.
+as a job's complete result is ``socinf.rundir``'s rule, the one ``socinf run`` and ``socinf report`` apply,
+and the check of the jobs is the function the sweeper's config names (``check_jobs``: a dotted path).
 
-With ``resume=true`` the launcher is wrapped in ``MissingJobsLauncher``. For each batch it composes every job's
-config as the launcher would, with the job's number in the original sweep (``initial_job_idx + i``), to find
-the job's dir (``hydra.sweep.dir``/``hydra.sweep.subdir``, by default ``DIR/<hydra.job.num>``). A job whose dir
-holds a complete result of its own override set (``socinf.rundir.holds_result_of``) is not launched at all;
-the others are launched together, in ONE call of the real launcher (so one SLURM array, one joblib pool), each
-pinned to its original dir by an added ``hydra.sweep.subdir=<its dir>`` override. Job dirs are never
-renumbered. Launchers number a launch's jobs from one ``initial_job_idx`` on: it is the first missing job's
-number, so ``hydra.job.num`` is the original number when the missing jobs are consecutive (a sweep killed
-half-way), and counts on from the first one otherwise.
+Before anything is launched (and before the sweep dir is made), ``check_jobs(jobs, compose, skip_impossible)``
+gets every job's overrides and a function composing a job's config as the launcher will: it raises to stop the
+sweep (a job that cannot run, named by its overrides), returns None to launch nothing (``--dry-run``), or the
+numbers of the jobs not to launch (the impossible ones, where the sweep's config allows skipping them:
+``hydra.sweeper.skip_impossible``). The jobs are then not composed a second time. ``LAUNCH_ENV`` tells each
+job how many jobs this launch runs (its "done [n/N]" line).
+
+With ``resume=true``, or when jobs are skipped, the launcher is wrapped in ``SubsetLauncher``. For each batch
+it composes every job's config as the launcher would, with the job's number in the original sweep
+(``initial_job_idx + i``), to find the job's dir (``hydra.sweep.dir``/``hydra.sweep.subdir``, by default
+``DIR/<hydra.job.num>``). A skipped job, or with ``resume=true`` a job whose dir holds a complete result of its
+own override set (``socinf.rundir.holds_result_of``), is not launched at all; the others are launched together,
+in ONE call of the real launcher (so one SLURM array, one joblib pool), each pinned to its original dir by an
+added ``hydra.sweep.subdir=<its dir>`` override. Job dirs are never renumbered. Launchers number a launch's jobs
+from one ``initial_job_idx`` on: it is the first launched job's number, so ``hydra.job.num`` is the original
+number when the launched jobs are consecutive (a sweep killed half-way), and counts on from the first one otherwise.
 """
 from __future__ import annotations
 
+import os
 import re
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -24,11 +35,46 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from omegaconf import open_dict
 
 
+LAUNCH_ENV = "SOCINF_SWEEP_LAUNCH"  # "<launch token> <jobs launched>", inherited by the jobs of one launch
+
+
 class SocinfSweeper(BasicSweeper):
+    def __init__(self, max_batch_size: Any = None, params: Any = None, check_jobs: Any = None,
+                 skip_impossible: bool = False) -> None:
+        super().__init__(max_batch_size=max_batch_size, params=params)
+        self.check_jobs, self.skip_impossible = check_jobs, skip_impossible
+        self.checked = False
+
     def setup(self, *, hydra_context: Any, task_function: Any, config: Any) -> None:
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
-        if config.get("resume"):
-            self.launcher = MissingJobsLauncher(self.launcher, hydra_context.config_loader, config)
+        self.subset = SubsetLauncher(self.launcher, hydra_context.config_loader, config, bool(config.get("resume")))
+        self.launcher = self.subset
+
+    def all_jobs(self, arguments: list[str]) -> list[list[str]]:
+        """Every job's overrides, in launch order (as ``BasicSweeper.sweep`` splits them)."""
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        parsed = parser.parse_overrides([*self._parse_config(), *arguments])
+        return [list(job) for batch in self.split_arguments(parsed, None) for job in batch]
+
+    def sweep(self, arguments: list[str]) -> Any:
+        if self.check_jobs:
+            from hydra.utils import get_method
+
+            jobs = self.all_jobs(arguments)
+            loader = self.hydra_context.config_loader
+            skip = get_method(self.check_jobs)(jobs, lambda job: loader.load_sweep_config(self.config, list(job)),
+                                               self.skip_impossible)
+            if skip is None:
+                return []  # --dry-run: listed, none launched
+            self.subset.skip, self.checked = set(skip), True
+            os.environ[LAUNCH_ENV] = f"{os.getpid()}-{time.time_ns()} {len(jobs) - len(skip)}"
+        return super().sweep(arguments)
+
+    def validate_batch_is_legal(self, batch: Any) -> None:
+        if not self.checked:  # check_jobs composed every job already
+            super().validate_batch_is_legal(batch)
 
 
 def _job_dir(config_loader: Any, config: Any, overrides: Sequence[str], num: int) -> tuple[Path, str]:
@@ -46,24 +92,34 @@ def _override_value(text: str) -> str:
     return "'" + re.sub(r"(\\+)$", lambda m: m.group(1) * 2, escaped) + "'"
 
 
-class MissingJobsLauncher:
-    """A launcher's stand-in that drops a batch's complete jobs and launches the rest in their own dirs."""
+class SubsetLauncher:
+    """A launcher's stand-in that leaves out the skipped jobs (and with ``resume`` the complete ones) and
+    launches the rest in their own dirs; with nothing to leave out, the real launcher as it is."""
 
-    def __init__(self, launcher: Any, config_loader: Any, config: Any) -> None:
-        self.launcher, self.config_loader, self.config = launcher, config_loader, config
+    def __init__(self, launcher: Any, config_loader: Any, config: Any, resume: bool) -> None:
+        self.launcher, self.config_loader, self.config, self.resume = launcher, config_loader, config, resume
+        self.skip: set[int] = set()
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[Any]:
+        nums = range(initial_job_idx, initial_job_idx + len(job_overrides))
+        if not self.resume and not self.skip.intersection(nums):
+            return self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
         from socinf.rundir import holds_result_of  # at a resumed sweep's start only: plugin discovery stays light
 
-        todo, nums, skipped = [], [], []
-        for num, overrides in enumerate(job_overrides, start=initial_job_idx):
+        todo, launched, complete = [], [], []
+        for num, overrides in zip(nums, job_overrides):
+            if num in self.skip:
+                continue
             job_dir, subdir = _job_dir(self.config_loader, self.config, overrides, num)
-            if holds_result_of(job_dir, overrides):
-                skipped.append(subdir)
+            if self.resume and holds_result_of(job_dir, overrides):
+                complete.append(subdir)
             else:
                 todo.append([*overrides, f"hydra.sweep.subdir={_override_value(subdir)}"])
-                nums.append(num)
-        listed = f" ({', '.join(skipped[:20])}{' ...' if len(skipped) > 20 else ''})" if skipped else ""
-        print(f"resume: {len(skipped)} of {len(job_overrides)} jobs already complete in {self.config.hydra.sweep.dir}, "
-              f"not launched{listed}; launching {len(todo)}", flush=True)
-        return self.launcher.launch(todo, initial_job_idx=nums[0]) if todo else []
+                launched.append(num)
+        if self.resume:
+            listed = f" ({', '.join(complete[:20])}{' ...' if len(complete) > 20 else ''})" if complete else ""
+            print(f"resume: {len(complete)} of {len(complete) + len(todo)} jobs already complete in "
+                  f"{self.config.hydra.sweep.dir}, not launched{listed}; launching {len(todo)}", flush=True)
+            token = os.environ.get(LAUNCH_ENV, f"{os.getpid()}-{time.time_ns()} 0").split()[0]
+            os.environ[LAUNCH_ENV] = f"{token} {len(todo)}"
+        return self.launcher.launch(todo, initial_job_idx=launched[0]) if todo else []

@@ -6,10 +6,10 @@ written here once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, List, Optional
+from typing import Any, ClassVar, List, Optional
 
 from socinf.errors import ConfigError
-from socinf.settings import MAPPING, TEXT, Interval, ListOf, Options  # noqa: F401 - MAPPING for subclasses
+from socinf.settings import BOOLEAN, MAPPING, TEXT, Interval, ListOf, Options  # noqa: F401 - MAPPING for subclasses
 
 SUPPORTED_CLASSES = {"tweet": (2, 4), "weibo": (3, 5), "clue": (7,)}  # the pinned corpora and their class views
 USER_FILES = ("csv", "text")  # datasets read from the user's own file (dataset.path), not a pinned corpus
@@ -19,6 +19,8 @@ LANGUAGES = ("en", "zh")  # dataset=text: en word tokens or zh character n-grams
 KEYWORD_METHODS = ("chi2", "logodds")
 SPLIT_RULES = ("random", "official")  # official: EmoInt's own train split trains the target
 NONMEMBER_POOLS = ("heldout", "attacker")  # evaluation non-members: held out | the attacker's own (the paper)
+AUTO_SIZE = "auto"  # eval.size=auto: the largest balanced set the splits allow ...
+AUTO_SIZE_MAX = 1000  # ... up to this many members (and as many non-members)
 
 
 def check_num_classes(name: str, num_classes) -> None:
@@ -88,10 +90,16 @@ class DatasetConfig:
 
 @dataclass
 class EvalConfig:
-    size: int = 1000  # members, and as many non-members
+    # Members, and as many non-members: auto (as many as the splits allow, at most AUTO_SIZE_MAX) or a number,
+    # which is strict (a run that cannot draw that many stops). Typed Any, since OmegaConf has no Union: a value
+    # keeps the type its YAML spelling gives it (500 an int, 1.5 a float, auto a string), so the constraint
+    # below checks the type as well as the range, and `eval.size=500` stays the integer 500.
+    size: Any = AUTO_SIZE
     nonmembers: str = "heldout"  # heldout | attacker (the paper's reading)
+    shuffle_membership: bool = False  # a negative control: membership labels dealt at random (no leak can be real)
 
     constraints: ClassVar[dict] = {
-        "size": [Interval(int, 1, 10**8)],
+        "size": [Options((AUTO_SIZE,)), Interval(int, 1, 10**8)],
         "nonmembers": [Options(NONMEMBER_POOLS)],
+        "shuffle_membership": [BOOLEAN],
     }

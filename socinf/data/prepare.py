@@ -37,9 +37,13 @@ class PreparedData:
         return len(self.class_names)
 
 
+NOT_IN_DATA = ("shuffle_membership",)  # evaluation settings that leave the features and splits as they are
+
+
 def data_key(dataset, evaluation, seed: int) -> str:
     """Content hash of what features and splits depend on: dataset settings, evaluation settings, seed."""
-    return content_key("data", plain(dataset), plain(evaluation), seed)
+    evaluation = {k: v for k, v in plain(evaluation).items() if k not in NOT_IN_DATA}
+    return content_key("data", plain(dataset), evaluation, seed)
 
 
 def corpus_source(dataset, data_root: Path, data_dir: str | None = None, url_base: str | None = None,
@@ -65,6 +69,11 @@ def _load(ds, seed: int, source: Path):
                             f"dataset.num_classes={ds.num_classes}; leave it null to take the file's classes")
         return corpus
     return load_corpus(ds.name, ds.num_classes, source, ds.per_class, seed, domain=ds.domain)
+
+
+def corpus_texts(dataset, seed: int, source: Path) -> list[str] | None:
+    """The corpus's texts in the order of ``PreparedData.X`` (None for a table of features: it has no texts)."""
+    return getattr(_load(dataset, seed, source), "texts", None)
 
 
 def _splits(corpus, ds, evaluation, seed: int) -> Splits:

@@ -10,7 +10,8 @@ knowledge (``experiment=attacker_knowledge``) scores every level on the same
 non-members. The
 evaluation set is balanced: ``eval.size`` members and as many non-members,
 drawn from the held-out records (honest default) or the attacker's own
-records (``eval.nonmembers=attacker``, the paper's reading).
+records (``eval.nonmembers=attacker``, the paper's reading). ``eval.size=auto``
+takes as many as both sides allow, at most ``AUTO_SIZE_MAX``; a number is strict.
 """
 from __future__ import annotations
 
@@ -19,10 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from socinf.data.corpus import Corpus
-from socinf.data.dataset_config import NONMEMBER_POOLS, SPLIT_RULES
+from socinf.data.dataset_config import AUTO_SIZE, AUTO_SIZE_MAX, NONMEMBER_POOLS, SPLIT_RULES
 from socinf.errors import ConfigError
-
-
 
 
 @dataclass
@@ -52,7 +51,7 @@ HELDOUT_SHARE = 0.5  # of the non-member records: the held-out half (evaluation 
 
 
 def make_splits(corpus: Corpus, split: str, member_fraction: float, attacker_fraction: float,
-                eval_size: int, nonmembers: str, seed: int) -> Splits:
+                eval_size: int | str, nonmembers: str, seed: int) -> Splits:
     rng = np.random.default_rng(seed)
     everything = np.arange(len(corpus))
     labels = corpus.labels
@@ -72,9 +71,15 @@ def make_splits(corpus: Corpus, split: str, member_fraction: float, attacker_fra
     if pool is None:
         raise ConfigError(f"eval.nonmembers={nonmembers!r}: expected one of {', '.join(NONMEMBER_POOLS)}")
     limit = min(len(members), len(pool))
-    if eval_size > limit:
+    if eval_size == AUTO_SIZE:
+        eval_size = min(limit, AUTO_SIZE_MAX)
+        if eval_size < 1:
+            raise ConfigError(f"eval.size=auto: nothing to evaluate on ({len(members)} members, {len(pool)} "
+                              f"{nonmembers} non-members)")
+    elif eval_size > limit:
         raise ConfigError(
-            f"eval.size={eval_size}: at most {limit} here ({len(members)} members, {len(pool)} {nonmembers} non-members)"
+            f"eval.size={eval_size}: at most {limit} here ({len(members)} members, {len(pool)} {nonmembers} non-members;"
+            " eval.size=auto takes the most the data allows)"
         )
     return Splits(
         members=members, heldout=heldout, attacker=attacker,

@@ -4,6 +4,11 @@ Decisions are ``score >= threshold``; ROC-based figures (AUC, TPR at a low FPR)
 use the scores alone. TPR at FPR <= f is the best TPR over ROC points whose FPR
 does not exceed f, reported with the FPR actually realised: with 1,000
 non-members, 0.1% FPR means at most one false positive.
+
+Such a figure is only as good as the number of non-members behind it (``fpr_resolution``): below 1/f
+non-members no threshold realises an FPR of f other than 0 ("unmeasurable"), and below 10/f at most a handful
+of false positives decide it ("coarse"). Both are flagged beside the figure in metrics.json
+(``tpr_at_1pct_fpr_status``) and in every table that shows it.
 """
 from __future__ import annotations
 
@@ -18,12 +23,32 @@ def tpr_at_fpr(y_true: np.ndarray, scores: np.ndarray, max_fpr: float) -> tuple[
     return float(tpr[best]), float(fpr[best])
 
 
+LOW_FPRS = {"1pct": 0.01, "0.1pct": 0.001}  # the low false-positive rates every attack is reported at
+MEASURABLE_FALSE_POSITIVES = 1  # fewer non-members than this / FPR: no threshold realises that FPR
+RELIABLE_FALSE_POSITIVES = 10  # fewer than this / FPR: a handful of false positives decide the TPR
+
+
+def fpr_resolution(nonmembers: int, fpr: float) -> str:
+    """"ok", "coarse" (fewer than 10/fpr non-members) or "unmeasurable" (fewer than 1/fpr)."""
+    if nonmembers * fpr < MEASURABLE_FALSE_POSITIVES - 1e-9:
+        return "unmeasurable"
+    return "coarse" if nonmembers * fpr < RELIABLE_FALSE_POSITIVES - 1e-9 else "ok"
+
+
+def resolution_note(status: str, fpr: float, nonmembers: int) -> str:
+    """The flag a table prints beside a TPR at ``fpr`` ("" when the evaluation resolves it)."""
+    if status == "ok":
+        return ""
+    need = MEASURABLE_FALSE_POSITIVES if status == "unmeasurable" else RELIABLE_FALSE_POSITIVES
+    return f"{status}: {nonmembers} non-members < {need / fpr:,.0f}"
+
+
 def membership_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict:
     y_true = np.asarray(y_true, dtype=int)
     scores = np.asarray(scores, dtype=np.float64)
     decision = (scores >= threshold).astype(int)
-    tpr1, fpr1 = tpr_at_fpr(y_true, scores, 0.01)
-    tpr01, fpr01 = tpr_at_fpr(y_true, scores, 0.001)
+    tpr1, fpr1 = tpr_at_fpr(y_true, scores, LOW_FPRS["1pct"])
+    tpr01, fpr01 = tpr_at_fpr(y_true, scores, LOW_FPRS["0.1pct"])
     recall = recall_score(y_true, decision, zero_division=0)
     fpr = float(decision[y_true == 0].mean()) if (y_true == 0).any() else float("nan")
     return {
@@ -38,6 +63,8 @@ def membership_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float 
         "fpr_realised_at_0.1pct": fpr01,
         "advantage": float(recall - fpr),
         "threshold": float(threshold),
+        **{f"tpr_at_{name}_fpr_status": fpr_resolution(int((y_true == 0).sum()), level)
+           for name, level in LOW_FPRS.items()},
     }
 
 

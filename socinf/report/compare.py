@@ -6,7 +6,8 @@ its methods, sub-columns AUC / TPR@1% / TPR@0.1% (the CSV also holds accuracy, p
 seed and job counts). A method is named with its attack model when the sweep ran several. Only
 undefended jobs (the defenses section covers the rest). One seed: the value alone; two or more:
 mean ± std. fig8_accuracy_<protocol>, fig9_precision_..., fig10_recall_...: SocInf vs. Shadow bars per
-cell, only for sweeps that ran Shadow; a bar reads "missing" only where that method's jobs all failed.
+cell of the paper at the paper's sizes (``frame.paper_cells``), only for sweeps that ran Shadow there; a bar
+reads "missing" only where that method's jobs all failed.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from socinf.protocol import PROTOCOL_NAMES
 from socinf.io import atomic_write_text
 from socinf.report import tables
 from socinf.report.figures import grouped_bars
-from socinf.report.frame import PAPER_ROWS, PAPER_TARGETS, mean_std, runs_frame
+from socinf.report.frame import LOW_FPR_NOTE, PAPER_ROWS, PAPER_TARGETS, mean_std, paper_cells, runs_frame
 
 COMPARE_METRICS = ("accuracy", "precision", "recall", "auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")
 SHOWN = {"auc": "AUC", "tpr_at_1pct_fpr": "TPR@1%", "tpr_at_0.1pct_fpr": "TPR@0.1%"}
@@ -91,7 +92,7 @@ def _grouped(part: pd.DataFrame) -> pd.DataFrame:
 
 def _write_tables(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     title = "SocInf, Shadow training and threshold attacks on the same targets"
-    md = [f"# {title}", "", "AUC and TPR at a realised FPR <= 1% / 0.1% (no threshold needed). "
+    md = [f"# {title}", "", "AUC and TPR at a realised FPR <= 1% / 0.1% (no threshold needed). " + LOW_FPR_NOTE + " "
           + tables.legend(table.n_seeds, table.jobs), ""]
     tex = [f"% {title}"]
     for protocol in dict.fromkeys(table.protocol):
@@ -120,7 +121,8 @@ def _figures(table: pd.DataFrame, out_dir: Path) -> list[Path]:
                 series[method] = (list(sel[metric]), list(sel[f"{metric}_std"].fillna(0.0)))
                 missing[method] = list((sel.jobs > 0) & (sel.n_seeds == 0))
             paths.append(grouped_bars(cells, series, f"attack {metric}",
-                                      f"Fig. {fig[3:]} — SocInf vs. Shadow, {metric}, protocol {protocol}",
+                                      f"Fig. {fig[3:]} — SocInf vs. Shadow, {metric}, protocol {protocol} "
+                                      f"({tables.seeds_note(part.n_seeds)}; error bars: std over seeds)",
                                       out_dir / f"{fig}_{metric}_{protocol}.png", missing))
     return paths
 
@@ -129,6 +131,7 @@ def write(runs, out_dir: Path, console) -> list[Path]:
     frame = runs_frame(runs)
     table = summary(method_rows(frame))
     paths = _write_tables(table, out_dir)
-    if (_undefended(frame).method == "shadow").any():
-        paths += _figures(table, out_dir)
+    paper = paper_cells(frame)
+    if (paper.method == "shadow").any():  # the paper's Figs. 8-10: its cells at its sizes only
+        paths += _figures(summary(method_rows(paper)), out_dir)
     return paths

@@ -25,7 +25,8 @@ MARKERS = {"remote": "s", "logistic": "o", "xgboost": "^", "mlp": "D"}
 
 
 def _complete(runs) -> list[dict]:
-    return list(getattr(runs, "complete", runs))
+    """socinf run's complete jobs (a saved socinf.audit result has no defense setting)."""
+    return [r for r in getattr(runs, "complete", runs) if r.get("config")]
 
 
 def _setting(run: dict) -> str:

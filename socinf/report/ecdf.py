@@ -1,8 +1,9 @@
 """Section: the paper's Figs. 5 and 6 — empirical CDFs of SocInf's accuracy, precision and recall
 over runs (every dataset and seed), per target (fig5_<protocol>.png, panels a-c; the Table II jobs:
 XGBoost attack model, no defense) and per attack model (fig6_<protocol>.png; sweeps with two or more
-attack models). Only the groups this sweep ran are drawn; a group whose jobs all failed is named in
-the legend as missing.
+attack models). Only the paper's cells at the paper's sizes (``frame.paper_cells``) are drawn, and only the
+groups this sweep ran; a group whose jobs all failed is named in the legend as missing. With one seed per
+cell each run is a point, not a step.
 """
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from pathlib import Path
 
 from socinf.attacks.attack_model import ATTACK_MODELS
 from socinf.report.figures import ecdf_panels
-from socinf.report.frame import PAPER_METRICS, PAPER_TARGETS, TARGET_TITLES, runs_frame, socinf_paper_runs
-
+from socinf.report.frame import PAPER_METRICS, PAPER_TARGETS, TARGET_TITLES, paper_cells, runs_frame, socinf_paper_runs
 
 
 def _socinf(frame):
-    return frame[(frame.method == "socinf") & (frame.defense == "none")]
+    cells = paper_cells(frame)
+    return cells[cells.method == "socinf"]
 
 
 def _figures(frame) -> list[str]:
@@ -40,17 +41,24 @@ def _groups(jobs, column: str, first) -> dict:
     return groups
 
 
+def _one_seed(jobs) -> bool:
+    """Every cell ran one seed: the ECDF of a cell is one value, drawn as a point."""
+    done = jobs[jobs.status == "complete"]
+    return bool(len(done)) and int(done.groupby(["dataset", "target", "method_label"], dropna=False).seed.nunique().max()) <= 1
+
+
 def write(runs, out_dir: Path, console) -> list[Path]:
     frame = runs_frame(runs)
     figures, paths = _figures(frame), []
+    points = _one_seed(frame)
     for protocol in dict.fromkeys(frame.protocol):
         jobs = frame[frame.protocol == protocol]
         if "fig5" in figures and len(socinf_paper_runs(jobs)):
             paths.append(ecdf_panels(_groups(socinf_paper_runs(jobs), "target", PAPER_TARGETS),
                                      f"Fig. 5 — SocInf per target model (attack model xgboost), protocol {protocol}",
-                                     out_dir / f"fig5_{protocol}.png"))
+                                     out_dir / f"fig5_{protocol}.png", points))
         if "fig6" in figures and len(_socinf(jobs)):
             paths.append(ecdf_panels(_groups(_socinf(jobs), "attack_model", ATTACK_MODELS),
                                      f"Fig. 6 — SocInf per attack model (all targets), protocol {protocol}",
-                                     out_dir / f"fig6_{protocol}.png"))
+                                     out_dir / f"fig6_{protocol}.png", points))
     return paths

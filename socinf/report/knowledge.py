@@ -22,7 +22,7 @@ GROUP = ["protocol", "dataset", "target", "method"]
 
 def _rows(runs: SweepRuns) -> pd.DataFrame:
     rows = []
-    for run in runs.complete:
+    for run in (r for r in runs.complete if r.get("config")):  # socinf run's jobs
         aucs = [b["auc"] for b in run.get("baselines", {}).values() if b.get("auc") is not None]
         rows.append({"protocol": run["protocol"]["name"], "dataset": labelled_dataset(run["dataset"]["label"], run.get("threat")),
                      "target": run["target"].get("name"), "method": run["method"]["name"], "seed": run.get("seed"),

@@ -5,8 +5,10 @@ hyper-parameters (``experiment=overfitting``). Each target is placed on the x-ax
 overfitting gap (train - test accuracy, from ``metrics.json``), not by its knob, so ladders of any
 algorithm line up. Writes, per protocol / dataset / target algorithm:
 
-- ``fig7_<dataset>_<target>_<protocol>.png``: one panel per attack model, attack accuracy, precision
-  and recall against the gap (mean over seeds, std as error bars), as the paper's Fig. 7;
+- ``fig7_<dataset>_<target>_<protocol>[_<variant>].png``: one panel per attack model, attack accuracy,
+  precision and recall against the gap, as the paper's Fig. 7: the mean over seeds with the std over seeds as
+  error bars (said in the legend), or one point per level with one seed. SocInf's variants (``mimic=gan_paper``
+  beside the default) are kept apart, a figure and a table each: only seeds are averaged;
 - ``overfitting.md`` / ``overfitting.csv``: per level the target's accuracies and gap, each attack
   model's accuracy / precision / recall / AUC, and the threshold baselines' AUC on the same targets.
 """
@@ -23,7 +25,7 @@ from socinf.io import atomic_write_text
 from socinf.report.frame import labelled_dataset, markdown_table
 from socinf.report.runs import SweepRuns
 
-GROUP = ["protocol", "dataset", "target"]
+GROUP = ["protocol", "dataset", "target", "variant"]
 ATTACK_ORDER = ("svm", "knn", "nn", "xgboost")  # the paper's Fig. 7 panels first
 METRICS = ("accuracy", "precision", "recall", "auc")
 BASELINES = ("confidence", "entropy", "modified_entropy", "loss")
@@ -33,14 +35,21 @@ def _params(run: dict) -> str:
     return json.dumps(run.get("config", {}).get("target", {}).get("params", {}), sort_keys=True)
 
 
+def _variant(run: dict) -> str:
+    """How SocInf was run apart from its attack model: its synthesis and mimic (``mimic=gan_paper``...)."""
+    cfg = run.get("config", {})
+    return f"synthesis={cfg.get('synthesis', {}).get('name')} mimic={cfg.get('mimic', {}).get('name')}"
+
+
 def _rows(runs: SweepRuns) -> pd.DataFrame:
     rows = []
-    for run in runs.complete:
+    for run in (r for r in runs.complete if r.get("config")):  # socinf run's jobs (a saved audit has no levels)
         target = run.get("target", {})
         row = {"protocol": run["protocol"]["name"], "dataset": labelled_dataset(run["dataset"]["label"], run.get("threat")), "target": target.get("name"),
                "defense": run.get("config", {}).get("defense", {}).get("name", "none"),
                "method": run["method"]["name"], "attack_model": run["method"].get("attack_model"),
-               "params": _params(run), "seed": run.get("seed"), "train_accuracy": target.get("train_accuracy"),
+               "params": _params(run), "variant": _variant(run), "seed": run.get("seed"),
+               "train_accuracy": target.get("train_accuracy"),
                "test_accuracy": target.get("test_accuracy"), "overfitting_gap": target.get("overfitting_gap")}
         row.update({m: run["attack"].get(m) for m in METRICS})
         row.update({f"{b}_auc": run.get("baselines", {}).get(b, {}).get("auc") for b in BASELINES})
@@ -109,18 +118,23 @@ def _figure(frame: pd.DataFrame, title: str, path: Path) -> Path:
     fig, axes = plt.subplots(1, len(attacks), figsize=(4.3 * len(attacks), 3.8), squeeze=False, sharey=True)
     for ax, attack, letter in zip(axes[0], attacks, "abcdefgh"):
         rows = frame[frame.attack_model == attack]
-        per_level = rows.drop(columns="attack_model").groupby("params").agg(["mean", "std"])
+        per_level = rows.drop(columns="attack_model").groupby("params").agg(["mean", "std", "count"])
         per_level = per_level.sort_values(("overfitting_gap", "mean"))
+        seeds = int(per_level[("accuracy", "count")].min()) if len(per_level) else 0
         for metric, marker in zip(METRICS[:3], "os^"):
-            ax.errorbar(per_level[("overfitting_gap", "mean")], per_level[(metric, "mean")],
-                        yerr=per_level[(metric, "std")].fillna(0.0), marker=marker, capsize=2, label=metric)
+            x, y = per_level[("overfitting_gap", "mean")], per_level[(metric, "mean")]
+            if seeds >= 2:  # error bars only over seeds, and the legend says so
+                ax.errorbar(x, y, yerr=per_level[(metric, "std")], marker=marker, capsize=2,
+                            label=f"{metric} (mean ± std over {seeds} seeds)")
+            else:
+                ax.plot(x, y, marker=marker, ls=":", label=f"{metric} (one seed)")
         if per_level[("loss_accuracy", "mean")].notna().any():  # what the answers leak to a threshold on the loss
             ax.plot(per_level[("overfitting_gap", "mean")], per_level[("loss_accuracy", "mean")], color="grey", ls="--",
                     lw=1, label="loss-threshold baseline acc.")
         ax.axhline(0.5, color="grey", lw=0.8, ls=":")
         ax.set(title=f"({letter}) {attack.upper()} attack model", xlabel="target overfitting gap (train - test acc)",
                ylim=(0, 1.02))
-        ax.legend(fontsize=7, loc="best")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     axes[0][0].set_ylabel("attack performance")
     fig.suptitle(title)
     return save(fig, path)
@@ -132,17 +146,20 @@ def write(runs: SweepRuns, out_dir: Path, console) -> list[Path]:
 
     frame = _rows(runs)
     numeric = ["overfitting_gap", "accuracy", "precision", "recall", "loss_accuracy"]
-    written, sections, csv_parts = [], ["# Overfitting vs. membership leakage (paper Fig. 7)", ""], []
-    for (protocol, dataset, target), group in frame.groupby(GROUP):
+    written, sections, csv_parts = [], ["# Overfitting vs. membership leakage (the design of the paper's Fig. 7)", ""], []
+    variants = frame.variant.nunique() if len(frame) else 0
+    for (protocol, dataset, target, variant), group in frame.groupby(GROUP):
         if group.params.nunique() < 2:
             continue
-        title = f"SocInf vs. {target} targets of growing overfitting, {dataset}, {protocol} protocol"
-        path = out_dir / f"fig7_{slug(dataset)}_{target}_{protocol}.png"
+        which = f", SocInf with {variant}" if variants > 1 else ""
+        title = f"SocInf vs. {target} targets of growing overfitting, {dataset}, {protocol} protocol{which}"
+        suffix = f"_{slug(variant)}" if variants > 1 else ""
+        path = out_dir / f"fig7_{slug(dataset)}_{target}_{protocol}{suffix}.png"
         plotted = group[["attack_model", "params", *numeric]].astype({"loss_accuracy": float})
         written.append(_figure(plotted, title, path))
         table = level_table(group)
-        csv_parts.append(table.assign(protocol=protocol, dataset=dataset, target=target))
-        sections += [f"## {dataset}, target {target}, {protocol} protocol", "",
+        csv_parts.append(table.assign(protocol=protocol, dataset=dataset, target=target, variant=variant))
+        sections += [f"## {dataset}, target {target}, {protocol} protocol{which}", "",
                      f"![Fig. 7]({path.name})", "", _markdown(table), ""]
         _print(console, title, table)
     failed = len(runs.failed)

@@ -1,7 +1,8 @@
 """Collect the jobs of a run dir or a multirun dir: complete ones and the ones that did not complete.
 
-A job dir is any folder holding ``.hydra/config.yaml`` (a single run dir is a sweep of one job). It is
-complete when its ``metrics.json`` says so, failed otherwise (error from ``failed.json`` or its log).
+A job dir is any folder holding ``.hydra/config.yaml`` or a ``metrics.json`` (``AuditResult.save`` writes no
+Hydra files); a single run dir is a sweep of one job. It is complete when its ``metrics.json`` says so,
+failed otherwise (error from ``failed.json`` or its log).
 The failed jobs are what the report calls missing; a cell the sweep never asked for is not.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from socinf.errors import SocinfError
-from socinf.rundir import JOB_FILE, override_set, read_failure, read_metrics, saved_override_set  # noqa: F401
+from socinf.rundir import JOB_FILE, METRICS_FILE, override_set, read_failure, read_metrics, saved_override_set  # noqa: F401
 
 @dataclass
 class SweepRuns:
@@ -54,7 +55,8 @@ def load_runs(path: str | Path) -> SweepRuns:
     root = Path(path)
     if not root.is_dir():
         raise SocinfError(f"report: {root} is not a directory; expected a run dir (outputs/DATE/TIME) or a multirun dir")
-    found = sorted({p.parent.parent for p in root.rglob(".hydra/config.yaml")})
+    found = sorted({p.parent.parent for p in root.rglob(".hydra/config.yaml")}
+                   | {p.parent for p in root.rglob(METRICS_FILE)})
     # A job's own sub-runs (the `socinf serve` a remote audit starts in <job>/server/) are not jobs.
     job_dirs = [d for d in found if not any(o != d and o in d.parents for o in found)]
     if not job_dirs:

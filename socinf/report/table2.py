@@ -21,7 +21,7 @@ from socinf.protocol import PROTOCOL_NAMES
 from socinf.io import atomic_write_text
 from socinf.report import tables
 from socinf.report.decode import decoded_paper
-from socinf.report.frame import (LOWFPR_METRICS, PAPER_METRICS, PAPER_ROWS, PAPER_SOURCE, PAPER_TARGETS,
+from socinf.report.frame import (LOW_FPR_NOTE, LOWFPR_METRICS, PAPER_METRICS, PAPER_ROWS, PAPER_SOURCE, PAPER_TARGETS,
                                  TARGET_TITLES, mean_std, paper_table2, paper_value, runs_frame, socinf_paper_runs)
 
 SHORT = {"accuracy": "acc", "precision": "prec", "recall": "rec", "auc": "AUC", "tpr_at_1pct_fpr": "TPR@1%",
@@ -114,7 +114,8 @@ def _versions(long: pd.DataFrame, protocol: str, with_paper: bool):
 
 
 def _write_table(long: pd.DataFrame, out_dir: Path, stem: str, title: str, with_paper: bool) -> list[Path]:
-    md = [f"# {title}", "", tables.legend(long.n_seeds, long.jobs), ""]
+    note = "" if with_paper else " " + LOW_FPR_NOTE
+    md = [f"# {title}", "", tables.legend(long.n_seeds, long.jobs) + note, ""]
     tex = [f"% {title}; paper values: {PAPER_SOURCE}"]
     for protocol in dict.fromkeys(long.protocol):
         for i, (caption, table) in enumerate(_versions(long, protocol, with_paper)):
@@ -170,8 +171,8 @@ def print_table2(long: pd.DataFrame, lowfpr: pd.DataFrame, decoded: pd.DataFrame
         table = Table(title=f"Table II — SocInf (xgboost attack), protocol {protocol}, "
                             f"{tables.seeds_note(part.n_seeds)}: ours (paper)",
                       caption="paper bal. acc: the balanced accuracy the paper's triple implies "
-                              "(paper_decoded.md); our "
-                              "evaluation sets are balanced, so our acc is one")
+                              "(paper_decoded.md). Our evaluation sets are balanced, so our acc is itself a "
+                              "balanced accuracy.")
         for name in ("cell", "acc", "prec", "rec", "paper bal. acc", "AUC", "TPR@1%FPR"):
             table.add_column(name, justify="left" if name == "cell" else "right")
         for (dataset, target), cell in part.groupby(["dataset", "target"], sort=False):

@@ -40,6 +40,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # not one INFO line per re
 WIRE_TOLERANCE = 1e-6  # float noise on a row sum sent as JSON
 MAX_WAIT_S = 60.0  # one back-off or Retry-After wait is capped here
 RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+REFUSED_RETRIES, REFUSED_WAIT_S = 2, 0.25  # a refused connection: nobody listens, a long back-off helps nobody
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -84,6 +85,8 @@ class RemoteTarget:
     ``max_queries``, ...). ``cache`` stores answers (None: ``target.query_cache=false``); ``ledger`` (a
     ``QueryCache``, may be the same) books records sent under ``budget_key`` + the model id; without one, only
     this process counts."""
+
+    SERVER = "`socinf serve`"  # what should be listening at ``url`` (the hint when nothing is)
 
     def __init__(self, url: str | None = None, api_key: str | None = None, *, settings=None,
                  cache: QueryCache | None = None, cache_endpoint: str | None = None, ledger: QueryCache | None = None,
@@ -251,9 +254,9 @@ class RemoteTarget:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        problem = ""
+        problem, refused = "", 0
         for attempt in range(self.max_retries + 1):
-            wait = None
+            wait = pause = None
             if charge and (attempt == 0 or not self.idempotent):
                 self._charge(charge)
             self.requests += 1
@@ -262,6 +265,12 @@ class RemoteTarget:
             except httpx.TimeoutException:
                 problem = (f"no answer within target.timeout_s={self.timeout_s:g} per read or "
                            f"target.deadline_s={self.deadline_s} in all")
+            except httpx.ConnectError as exc:  # refused (or no such host): at most two quick retries
+                refused += 1
+                if refused > REFUSED_RETRIES or attempt == self.max_retries:
+                    raise RemoteTargetError(f"no server at {self.url}: is {self.SERVER} running? ({where}: "
+                                            f"{exc or type(exc).__name__}, {refused} attempts)") from None
+                problem, pause = f"connection failed ({type(exc).__name__}: {exc})", REFUSED_WAIT_S
             except httpx.TransportError as exc:
                 problem = f"connection failed ({type(exc).__name__}: {exc})"
             else:
@@ -276,7 +285,7 @@ class RemoteTarget:
                 problem, wait = f"HTTP {status}: {_detail(response)}", _retry_after(response)
             if attempt < self.max_retries:
                 self.retries += 1
-                time.sleep(self._delay(attempt, wait))
+                time.sleep(pause if pause is not None else self._delay(attempt, wait))
         raise RemoteTargetError(f"{where}: gave up after {self.max_retries + 1} attempts "
                                 f"(target.max_retries={self.max_retries}); last problem: {problem}")
 

@@ -40,6 +40,8 @@ def encode_tensor(rows: np.ndarray, name: str, datatype: str) -> bytes:
 class V2Target(RemoteTarget):
     """``predict_proba`` through ``/v2/models/{model_name}``; ``classes`` are given, not read from the server."""
 
+    SERVER = "the model server (MLServer, KServe, Triton)"
+
     def __init__(self, url: str | None = None, model_name: str | None = None, classes: list[str] = (),
                  api_key: str | None = None, **kwargs):
         super().__init__(url, api_key, **kwargs)
