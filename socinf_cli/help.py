@@ -43,6 +43,7 @@ COMMANDS = {
         "examples": ["socinf run dataset=tweet target=xgboost",
                      "socinf run dataset=text dataset.path=my_posts.csv target=logistic   # your own texts",
                      "socinf run method=lira                                              # another attack",
+                     "socinf run threat=owner method=lira method.online=true              # the auditor's worst case",
                      "socinf run -m experiment=table2 seeds=[0,1]                         # a paper table",
                      "socinf report outputs/DATE/TIME                                     # tables, figures"],
         "footer": "writes metrics.json, membership_scores.csv and run.log to the run dir; docs/configuration.md "

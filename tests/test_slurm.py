@@ -230,3 +230,29 @@ def test_a_failing_slurm_job_is_reported_with_its_own_error(tmp_path, shared_dat
     rows = missing_rows(root)
     assert len(rows) == 1 and rows[0]["dataset"].startswith("Weibo"), rows
     assert rows[0]["detail"].startswith(f"{root / '1'}: ") and "weibo: missing file" in rows[0]["detail"], rows
+
+
+OWNER = ["threat=owner", "method=lira", "method.online=true", "method.n_references=4", "target=logistic"]
+
+
+def test_owner_references_trained_as_slurm_jobs_score_exactly_like_local_ones(tmp_path, shared_data_dir, slurm):
+    """Issue 23: reference_jobs.launcher=slurm trains the owner's reference models as one array job on the
+    cluster (two per task), into the stage cache; the run then scores exactly as a run that trained them here."""
+    runs = {}
+    for where, extra in (("local", []), ("slurm", ["reference_jobs.launcher=slurm", "reference_jobs.mem_gb=1",
+                                                    "reference_jobs.references_per_job=2",
+                                                    f"reference_jobs.folder={tmp_path / 'jobs'}"])):
+        args = ["run", *TINY, *OWNER, *extra, f"hydra.run.dir={tmp_path / where}", f"data.root={tmp_path / 'data'}",
+                f"cache.dir={tmp_path / where / 'cache'}"]
+        proc = socinf(args, cwd=tmp_path, data_dir=shared_data_dir, env_extra=slurm.env, timeout=240)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[where] = metrics(tmp_path / where)
+    scripts = sorted((tmp_path / "jobs").glob("*/*_submission.sh"))
+    assert scripts and "#SBATCH --array=0-1" in scripts[0].read_text()  # 4 references, 2 per task
+    entries = sorted(p.name for p in (tmp_path / "slurm" / "cache" / "reference").glob("*.json"))
+    assert len(entries) == 4  # written by the jobs; the thresholds' four are LiRA's first four
+    assert entries == sorted(p.name for p in (tmp_path / "local" / "cache" / "reference").glob("*.json"))
+    for section in ("attack", "attacks", "baselines", "reports", "strongest", "threat"):
+        assert runs["slurm"][section] == runs["local"][section], section
+    assert (tmp_path / "slurm" / "membership_scores.csv").read_bytes() == \
+        (tmp_path / "local" / "membership_scores.csv").read_bytes()

@@ -56,6 +56,7 @@ def metrics_spec() -> dict:
         "config?": CONFIG,
         "seed?": INTEGER,
         "scores_sha256?": TEXT,
+        "threat?": TEXT,
         "*": object,
     }
 
