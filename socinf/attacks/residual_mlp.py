@@ -65,7 +65,10 @@ class ResidualMLP:
     def forward(self, *inputs: np.ndarray) -> tuple[np.ndarray, list]:
         """The output for ``inputs`` (one array per input block) and the trace ``backward`` needs."""
         first, hidden, last = self._layers(self._p)
-        h = first[-1] + sum(x @ w.T for x, w in zip(inputs, first[:-1]))
+        h = inputs[0] @ first[0].T
+        for x, w in zip(inputs[1:], first[1:-1]):
+            h += x @ w.T
+        h += first[-1]
         trace = [inputs]
         if self.depth < 2:
             return h, trace
@@ -89,17 +92,15 @@ class ResidualMLP:
         slope += self._slope
         return slope
 
-    def backward(self, trace: list, d_out: np.ndarray, weights: bool = True, accumulate: bool = False,
+    def backward(self, trace: list, d_out: np.ndarray, weights: bool = True,
                  inputs: tuple[int, ...] = ()) -> list[np.ndarray]:
-        """Back-propagates ``d_out`` (the loss's gradient at the output): into ``grads`` if ``weights``
-        (added to them if ``accumulate``); returns the gradients of the input blocks numbered in ``inputs``."""
+        """Back-propagates ``d_out`` (the loss's gradient at the output): into ``grads`` if ``weights``;
+        returns the gradients of the input blocks numbered in ``inputs``."""
         p_first, p_hidden, p_last = self._layers(self._p)
         g_first, g_hidden, g_last = self._layers(self._g)
 
         def put(grad: np.ndarray, value: np.ndarray) -> None:
-            if weights and accumulate:
-                np.add(grad, value, out=grad)
-            elif weights:
+            if weights:
                 grad[...] = value
 
         d_first = d_out
