@@ -94,34 +94,30 @@ class ResidualMLP:
 
     def backward(self, trace: list, d_out: np.ndarray, weights: bool = True,
                  inputs: tuple[int, ...] = ()) -> list[np.ndarray]:
-        """Back-propagates ``d_out`` (the loss's gradient at the output): into ``grads`` if ``weights``;
-        returns the gradients of the input blocks numbered in ``inputs``."""
+        """Back-propagates ``d_out`` (the loss's gradient at the output): into ``grads`` if ``weights`` (else
+        the weights' gradients are not computed); returns the gradients of the input blocks numbered ``inputs``."""
         p_first, p_hidden, p_last = self._layers(self._p)
         g_first, g_hidden, g_last = self._layers(self._g)
-
-        def put(grad: np.ndarray, value: np.ndarray) -> None:
-            if weights:
-                grad[...] = value
-
         d_first = d_out
         if self.depth >= 2:
-            put(g_last[0], d_out.T @ trace[-1])
-            put(g_last[1], d_out.sum(0))
+            if weights:
+                _weight_grads(d_out, trace[-1], *g_last)
             d_a = d_out @ p_last[0]
             for (norm_w, _, weight, _), grad, (xhat, rstd, normed, slope) in zip(
                     p_hidden[::-1], g_hidden[::-1], trace[2:-1][::-1]):
                 d_z = d_a * slope
-                put(grad[2], d_z.T @ normed)
-                put(grad[3], d_z.sum(0))
                 d_normed = d_z @ weight
-                put(grad[0], (d_normed * xhat).sum(0))
-                put(grad[1], d_normed.sum(0))
+                if weights:
+                    _weight_grads(d_z, normed, grad[2], grad[3])
+                    np.sum(d_normed * xhat, axis=0, out=grad[0])
+                    np.sum(d_normed, axis=0, out=grad[1])
                 d_xhat = d_normed * norm_w
                 d_a = d_a + rstd * (d_xhat - d_xhat @ self._mean - xhat * ((d_xhat * xhat) @ self._mean))
             d_first = d_a * trace[1]
-        for x, grad in zip(trace[0], g_first[:-1]):
-            put(grad, d_first.T @ x)
-        put(g_first[-1], d_first.sum(0))
+        if weights:
+            for x, grad in zip(trace[0], g_first[:-1]):
+                np.matmul(d_first.T, x, out=grad)
+            np.sum(d_first, axis=0, out=g_first[-1])
         return [d_first @ p_first[i] for i in inputs]
 
     def state(self) -> dict[str, np.ndarray]:
@@ -154,3 +150,9 @@ class ResidualMLP:
                 view[...] = state[f"{i}.{name}"]
         for view, name in zip(last, ("weight", "bias")):
             view[...] = state[f"{self.depth}.{name}"]
+
+
+def _weight_grads(d_out: np.ndarray, layer_input: np.ndarray, weight_grad: np.ndarray, bias_grad: np.ndarray) -> None:
+    """A linear layer's weight and bias gradients, written into the network's gradient array."""
+    np.matmul(d_out.T, layer_input, out=weight_grad)
+    np.sum(d_out, axis=0, out=bias_grad)
