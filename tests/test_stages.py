@@ -239,6 +239,10 @@ def test_mimic_networks_compute_what_the_torch_modules_did(depth):
     x, y = (rng.random((9, 7)) < 0.3).astype(float), rng.dirichlet(np.ones(3), 9)
     expected = _torch_mlp(net)(torch.from_numpy(np.hstack([x, y]))).detach().numpy()
     assert np.allclose(net.forward(x, y)[0], expected, rtol=1e-12, atol=1e-12)
+    y2 = rng.dirichlet(np.ones(3), 9)  # a block of 9 rows read by both halves of 18 (the discriminator's x)
+    assert np.allclose(net.forward(x, np.vstack([y, y2]))[0], np.vstack([net.forward(x, y)[0], net.forward(x, y2)[0]]))
+    with pytest.raises(ValueError, match="input blocks of 9 and 10 rows"):
+        net.forward(x, rng.dirichlet(np.ones(3), 10))
     again = ResidualMLP((7, 3), 2, depth, 5, np.random.default_rng(99), dtype=np.float64)
     again.load(net.state())
     assert np.array_equal(again.forward(x, y)[0], net.forward(x, y)[0])

@@ -90,8 +90,8 @@ class MimicGAN:
     def discriminator_step(self, x: np.ndarray, y_real: np.ndarray, y_fake: np.ndarray) -> float:
         """Eq. (2): the discriminator's loss on [x, F_target(x)] (real) and [x, F_mimic(x)] (fake); its
         gradient goes to ``discriminator.grads``."""
-        # Both halves in one pass (rows are independent): half the calls of two passes, the same sums.
-        judged, trace = self.discriminator.forward(np.concatenate([x, x]), np.concatenate([y_real, y_fake]))
+        # Both halves in one pass (rows are independent): half the calls of two passes, x projected once.
+        judged, trace = self.discriminator.forward(x, np.concatenate([y_real, y_fake]))
         loss_real, d_real = _bce_with_logits(judged[: len(x)], 1.0)
         loss_fake, d_fake = _bce_with_logits(judged[len(x) :], 0.0)
         self.discriminator.backward(trace, np.concatenate([d_real, d_fake]))

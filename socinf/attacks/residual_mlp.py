@@ -63,12 +63,16 @@ class ResidualMLP:
             array[...] = rng.uniform(-1, 1, array.shape) / np.sqrt(self.width)
 
     def forward(self, *inputs: np.ndarray) -> tuple[np.ndarray, list]:
-        """The output for ``inputs`` (one array per input block) and the trace ``backward`` needs."""
+        """The output for ``inputs`` (one array per input block) and the trace ``backward`` needs. A block with
+        fewer rows than the longest is read by each group of that many rows (the discriminator's x, shared by its
+        real and fake halves: projected once)."""
         first, hidden, last = self._layers(self._p)
-        h = inputs[0] @ first[0].T
-        for x, w in zip(inputs[1:], first[1:-1]):
-            h += x @ w.T
-        h += first[-1]
+        rows = max(len(x) for x in inputs)
+        h = first[-1] + np.zeros((rows, 1), first[-1].dtype)
+        for x, w in zip(inputs, first[:-1]):
+            if rows % len(x):
+                raise ValueError(f"input blocks of {len(x)} and {rows} rows: the longer must repeat the shorter")
+            h += np.tile(x @ w.T, (rows // len(x), 1)) if len(x) < rows else x @ w.T
         trace = [inputs]
         if self.depth < 2:
             return h, trace
@@ -116,9 +120,9 @@ class ResidualMLP:
             d_first = d_a * trace[1]
         if weights:
             for x, grad in zip(trace[0], g_first[:-1]):
-                np.matmul(d_first.T, x, out=grad)
+                np.matmul(_fold(d_first, len(x)).T, x, out=grad)
             np.sum(d_first, axis=0, out=g_first[-1])
-        return [d_first @ p_first[i] for i in inputs]
+        return [_fold(d_first, len(trace[0][i])) @ p_first[i] for i in inputs]
 
     def state(self) -> dict[str, np.ndarray]:
         """The weights under the names torch's ``state_dict`` gave them (an ``nn.Sequential`` of the layers)."""
@@ -156,3 +160,8 @@ def _weight_grads(d_out: np.ndarray, layer_input: np.ndarray, weight_grad: np.nd
     """A linear layer's weight and bias gradients, written into the network's gradient array."""
     np.matmul(d_out.T, layer_input, out=weight_grad)
     np.sum(d_out, axis=0, out=bias_grad)
+
+
+def _fold(d: np.ndarray, rows: int) -> np.ndarray:
+    """``d`` summed over its groups of ``rows`` rows: the gradient of a block that each group read."""
+    return d if len(d) == rows else d.reshape(-1, rows, d.shape[1]).sum(0)
