@@ -59,8 +59,10 @@ def check_algorithm(algorithm) -> None:
                           " or an unfitted scikit-learn-compatible estimator")
 
 
-def shadow_model(algorithm: str, params: dict, knowledge: AttackerKnowledge, index: int, ctx: AttackContext):
-    """Shadow ``index``: (fitted model, "in" row indices, "out" row indices) over ``knowledge.X_aux`` (cached)."""
+def shadow_model(algorithm: str, params: dict, knowledge: AttackerKnowledge, index: int, ctx: AttackContext,
+                 threads: int | None = None):
+    """Shadow ``index``: (fitted model, "in" row indices, "out" row indices) over ``knowledge.X_aux`` (cached);
+    trained with ``threads`` threads (default ``ctx.threads``)."""
 
     def compute():
         rng = np.random.default_rng([ctx.seed, 17, index])
@@ -70,13 +72,27 @@ def shadow_model(algorithm: str, params: dict, knowledge: AttackerKnowledge, ind
             raise ConfigError(f"shadow training: the attacker's {len(rows)} auxiliary records lack some class; "
                               "every class needs at least 2 records")
         model = fit_local_model(algorithm, params, knowledge.X_aux[inside], knowledge.y_aux[inside],
-                                seed=int(rng.integers(2**31)), threads=ctx.threads)
+                                seed=int(rng.integers(2**31)), threads=threads or ctx.threads)
         return model, inside, outside
 
     key = content_key("shadow", ctx.data_key, algorithm, params, ctx.seed, index)
     config = {"data_key": ctx.data_key, "algorithm": str(algorithm), "params": params, "seed": ctx.seed, "index": index}
     value, _ = ctx.cache.get_or_compute("shadow", key, compute, config)
     return value
+
+
+def shadow_models(algorithm: str, params: dict, knowledge: AttackerKnowledge, n_models: int, ctx: AttackContext):
+    """Shadows 0 .. n_models - 1, trained ``ctx.threads`` at a time (one thread each) in threads of this process:
+    XGBoost and scikit-learn's solvers release the GIL while they train. Each shadow's seed and halves depend on
+    its index only, so the order of training changes nothing."""
+    if ctx.threads <= 1 or n_models <= 1:
+        return [shadow_model(algorithm, params, knowledge, i, ctx) for i in range(n_models)]
+    from joblib import Parallel, delayed
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return Parallel(n_jobs=min(ctx.threads, n_models), backend="threading")(
+            delayed(shadow_model)(algorithm, params, knowledge, i, ctx, threads=1) for i in range(n_models))
 
 
 class ShadowTraining:
@@ -122,8 +138,7 @@ class ShadowTraining:
     def _attacker_shadows(self, algorithm, params, knowledge, ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probabilities, labels, in flags) of each shadow on its own in / out halves of the attacker's records."""
         probs, labels, is_in = [], [], []
-        for i in range(self.n_models):
-            model, inside, outside = shadow_model(algorithm, params, knowledge, i, ctx)
+        for model, inside, outside in shadow_models(algorithm, params, knowledge, self.n_models, ctx):
             for rows, member in ((inside, True), (outside, False)):
                 probs.append(np.asarray(model.predict_proba(knowledge.X_aux[rows]), dtype=np.float64))
                 labels.append(knowledge.y_aux[rows])
