@@ -3,8 +3,12 @@
 The model is a black box: anything with ``predict_proba`` (a scikit-learn or XGBoost estimator, a
 ``socinf.RemoteTarget``) or a plain function from records to class probabilities. The caller says which
 records trained it (``members``), which did not (``nonmembers``), and what the attacker may hold
-(``population``, disjoint from both). Without a population only the data-free attack runs (SocInf with
-format synthesis: it needs nothing but the input format and the target's answers).
+(``population``, disjoint from both). ``threat="owner"`` (the default: whoever calls this holds the members
+and the non-members) bounds the worst case: reference and shadow models train at the size of the training set
+on all of those records, each evaluation record in half of them (Carlini et al. 2022; docs/threat-models.md).
+``threat="attacker"`` is the paper's outsider, who holds only the population. Without a population the
+data-free attack runs (SocInf with format synthesis), and under ``threat="owner"`` the thresholds and Shadow
+training too.
 
 Everything is checked before the first query, in one line per fault: the pairs and their widths, the labels
 against the model's classes, the seed, each group of settings (``socinf.settings``), what each method needs
@@ -17,14 +21,15 @@ import warnings
 import numpy as np
 
 from socinf.attacks.attack_model import AttackModelConfig
-from socinf.attacks.base import AttackContext, AttackerKnowledge
+from socinf.attacks.base import THREATS, AttackContext, AttackerKnowledge
+from socinf.attacks.reference_jobs import ReferenceJobs
 from socinf.attacks.shadow import ShadowConfig
 from socinf.cache import StageCache
 from socinf.engine import run_attacks
 from socinf.errors import ConfigError
 from socinf.methods import DEFAULT_METHODS, METHODS, MethodSettings, build, check_methods, check_settings, needs_population
 from socinf.result import AuditResult, utility_from_answers
-from socinf.settings import SEED, THREADS, Interval, check_value
+from socinf.settings import SEED, THREADS, Interval, Options, check_value, settings_from
 from socinf.sparse import as_csr, is_sparse, like, stack, values
 from socinf.targets.base import CountingTarget
 
@@ -115,6 +120,24 @@ def _algorithm(model, algorithm):
     return model if isinstance(model, BaseEstimator) else None
 
 
+def _black_box(model):
+    """``model`` as a black box with predict_proba: a function is wrapped, a RemoteTarget connects first."""
+    black_box = model if hasattr(model, "predict_proba") else _FunctionModel(model) if callable(model) else None
+    if black_box is None:
+        raise ConfigError(f"model={type(model).__name__}: expected an object with predict_proba or a function")
+    if hasattr(black_box, "connect") and not getattr(black_box, "schema", None):
+        black_box.connect()  # a RemoteTarget: its schema (classes, input width) first
+    return black_box
+
+
+def _knowledge(pop: tuple, n_classes: int, d: int, n_members: int, threat: str) -> AttackerKnowledge:
+    """The population (possibly empty, in the members' format); under threat="owner" it is also the owner's
+    records beyond the evaluated ones."""
+    X_pop, y_pop = pop
+    owner = {"X_owner": X_pop, "y_owner": y_pop} if threat == "owner" else {}
+    return AttackerKnowledge(X_pop, y_pop, n_classes, d, target_size=n_members, threat=threat, **owner)
+
+
 def _check_needs(methods: list[str], settings: MethodSettings, pop, n_classes: int) -> None:
     """Each method's knowledge: a population where it needs one, with enough records of every class."""
     for name in methods:
@@ -134,7 +157,7 @@ def _check_needs(methods: list[str], settings: MethodSettings, pop, n_classes: i
 def audit(model, members, nonmembers, population=None, methods=None, seed: int = 0, *, algorithm=None,
           n_classes: int | None = None, n_shadow: int = ShadowConfig.n_models, synthesis=None, mimic=None,
           attack_model: str = AttackModelConfig.name, lira=None, rmia=None, threads: int = 1,
-          cache_dir=None, verdict=None) -> AuditResult:
+          cache_dir=None, verdict=None, threat: str = "owner", reference_jobs=None) -> AuditResult:
     """Membership-inference audit of ``model`` through its answers only.
 
     members, nonmembers: ``(X, y)`` records known to be in / out of the training set (scored, never shown to
@@ -142,13 +165,17 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     stay sparse throughout (memory with the non-zeros, docs/sparse.md), and every set is held in the members'
     format. population: ``(X, y)`` the attacker holds (disjoint from both), or None. methods: any of
     ``"thresholds"`` (confidence, entropy, modified entropy, loss, gap; cut-offs from a shadow model on the
-    population), ``"shadow"`` (Shokri et al.), ``"socinf"`` (the paper's four stages), ``"lira"`` (Carlini et
-    al. 2022) and ``"rmia"`` (Zarifzadeh et al. 2024); default thresholds, shadow and socinf (socinf alone
-    without a population). algorithm: the estimator shadows and references copy (default: ``model`` itself,
-    unfitted). n_classes: the model's class count when it has no ``classes_`` (default: the largest label + 1).
+    population, or the owner's references), ``"shadow"`` (Shokri et al.), ``"socinf"`` (the paper's four
+    stages), ``"lira"`` (Carlini et al. 2022) and ``"rmia"`` (Zarifzadeh et al. 2024); default thresholds, shadow
+    and socinf (socinf alone without a population, unless threat="owner" with a known algorithm). algorithm:
+    the estimator shadows and references copy (default: ``model`` itself, unfitted). n_classes: the model's class count when it has no ``classes_`` (default: the largest label + 1).
     synthesis / mimic / lira / rmia / verdict: ``SynthesisConfig`` / ``MimicConfig`` / ``LiRAConfig`` /
-    ``RMIAConfig`` / ``VerdictConfig`` (alpha, delta) or mappings of their fields. Returns an ``AuditResult``:
-    ``result.verdict``, ``print(result.summary())``, ``result.save(dir)``, ``result.to_html(path)``.
+    ``RMIAConfig`` / ``VerdictConfig`` (alpha, delta) or mappings of their fields. threat: ``"owner"`` (default;
+    reference and shadow models on all of members, nonmembers and population, 64 references) or ``"attacker"``
+    (the population only, 16 references). threads: models trained side by side. reference_jobs: a
+    ``ReferenceJobs`` or mapping (``launcher="slurm"`` trains reference models as SLURM jobs; needs
+    ``cache_dir``). Returns an ``AuditResult``: ``result.verdict``, ``print(result.summary())``,
+    ``result.save(dir)``, ``result.to_html(path)``.
     """
     methods = check_methods(methods) if methods is not None else None
     X_in, y_in = _as_pair(members, "members")
@@ -162,28 +189,27 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
                               "the same input format for every set")
     check_value("seed", seed, [SEED])
     check_value("threads", threads, [THREADS])
-    methods = methods or list(DEFAULT_METHODS if pop is not None else ("socinf",))
-    black_box = model if hasattr(model, "predict_proba") else _FunctionModel(model) if callable(model) else None
-    if black_box is None:
-        raise ConfigError(f"model={type(model).__name__}: expected an object with predict_proba or a function")
-    if hasattr(black_box, "connect") and not getattr(black_box, "schema", None):
-        black_box.connect()  # a RemoteTarget: its schema (classes, input width) first
+    check_value("threat", threat, [Options(THREATS)])
+    jobs = settings_from(reference_jobs, ReferenceJobs, "reference_jobs") if reference_jobs is not None else None
+    algorithm = _algorithm(model, algorithm)
+    owner_models = threat == "owner" and algorithm is not None  # the owner's own models need no population
+    methods = methods or list(DEFAULT_METHODS if pop is not None or owner_models else ("socinf",))
+    black_box = _black_box(model)
     index, K = _label_index(model, [y_in, y_out] + ([pop[1]] if pop else []), n_classes)
     to_index = np.vectorize(lambda v: index[v.item() if hasattr(v, "item") else v], otypes=[int])
     pop = (pop[0], to_index(pop[1])) if pop else None
-    settings = check_settings(MethodSettings(algorithm=_algorithm(model, algorithm), synthesis=synthesis,
+    settings = check_settings(MethodSettings(algorithm=algorithm, synthesis=synthesis,
                                              mimic=mimic, attack=AttackModelConfig(name=attack_model),
-                                             shadow=ShadowConfig(n_shadow), lira=lira, rmia=rmia))
+                                             shadow=ShadowConfig(n_shadow), lira=lira, rmia=rmia, threat=threat))
     _check_needs(methods, settings, pop, K)
     X_eval, y_eval = stack([X_in, X_out]), to_index(np.concatenate([y_in, y_out]))
     membership = np.r_[np.ones(len(y_in), int), np.zeros(len(y_out), int)]
     d = X_eval.shape[1]
-    knowledge = AttackerKnowledge(pop[0] if pop else like(np.zeros((0, d)), X_in), pop[1] if pop else np.zeros(0, int),
-                                  K, d, target_size=len(y_in))
+    knowledge = _knowledge(pop or (like(np.zeros((0, d)), X_in), np.zeros(0, int)), K, d, len(y_in), threat)
     _warn_xgboost_format(model, X_in)
     target = CountingTarget(black_box, K, d, row_sums=getattr(black_box, "row_sums", (1.0, 1.0)), name=_model_name(model),
                             sparse=is_sparse(X_in))
-    ctx = AttackContext(seed=seed, threads=threads, cache=StageCache(cache_dir))
+    ctx = AttackContext(seed=seed, threads=threads, cache=StageCache(cache_dir), reference_jobs=jobs)
     attacks = [build(m, settings, pop is not None) for m in methods if m != "thresholds"]
     thresholds = build("thresholds", settings) if "thresholds" in methods else None
     run = run_attacks(attacks, target, knowledge, ctx, X_eval, y_eval, membership, thresholds=thresholds,
@@ -192,4 +218,4 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     return AuditResult(run, membership, target.ledger.as_dict(), dict(ctx.timings), primary,
                        {a.name: a.attack_model for a in attacks if hasattr(a, "attack_model")},
                        target={"name": type(model).__name__, **utility_from_answers(run.probs, y_eval, membership)},
-                       class_names=[str(c) for c in index])
+                       class_names=[str(c) for c in index], threat=threat)

@@ -23,7 +23,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from socinf.io import atomic_write_bytes, atomic_write_text
+from socinf.io import atomic_write_bytes, atomic_write_text, storage_error
 from socinf.serialize import SerializeError, decode, encode
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,12 @@ class StageCache:
             return
         meta = {"schema": SCHEMA, "stage": stage, "key": key, "config": config,
                 "sha256": hashlib.sha256(npz).hexdigest(), "value": tree}
-        atomic_write_bytes(self._path(stage, key, ".npz"), npz)
-        atomic_write_text(self._path(stage, key, ".json"), json.dumps(meta, default=str))  # written last: commits
+        try:
+            atomic_write_bytes(self._path(stage, key, ".npz"), npz)
+            atomic_write_text(self._path(stage, key, ".json"), json.dumps(meta, default=str))  # last: commits
+        except BaseException:
+            self._path(stage, key, ".npz").unlink(missing_ok=True)  # an entry is whole or absent (disk full)
+            raise
 
     def get_or_compute(self, stage: str, key: str, compute: Callable[[], Any], config: Any = None) -> tuple[Any, bool]:
         """(value, hit): ``hit`` tells the caller the stage was not recomputed. ``config`` (JSON-able) is
@@ -117,8 +121,12 @@ class StageCache:
         if self.root is None:  # caching off
             return compute(), False
         lock_path = self._path(stage, key, ".lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(lock_path, "a") as lock:
+        try:  # a read-only or full cache is one line naming it, before the stage is computed
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(lock_path, "a")
+        except OSError as exc:
+            raise storage_error(exc, lock_path) or exc from None
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
             value = self.load(stage, key)
             if value is not None:

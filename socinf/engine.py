@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from socinf.attacks.base import AttackContext, AttackerKnowledge
+from socinf.attacks.base import THREATS, AttackContext, AttackerKnowledge
 from socinf.errors import ConfigError
 from socinf.evaluation.metrics import membership_metrics
 from socinf.evaluation.overlap import check_distinct_sets, record_overlap
 from socinf.evaluation.verdict import evidence, strongest
 from socinf.evaluation.verdict_config import VerdictConfig
-from socinf.settings import SEED, THREADS, check_value, settings_from
+from socinf.settings import SEED, THREADS, Options, check_value, settings_from
 from socinf.sparse import to_format
 from socinf.targets.base import CountingTarget
 
@@ -62,11 +62,17 @@ def check_inputs(knowledge: AttackerKnowledge, ctx: AttackContext, X_eval, y_eva
                               f"class indices 0..{K - 1}")
     if knowledge.X_aux.shape[0] and knowledge.X_aux.shape[1:] != (d,):
         raise ConfigError(f"population records of width {knowledge.X_aux.shape[1]}: expected {d} features")
+    check_value("threat", knowledge.threat, [Options(THREATS)])
+    X_owner, y_owner = knowledge.owner_records()
+    if X_owner.shape[0] and (X_owner.shape[1:] != (d,) or len(y_owner) != X_owner.shape[0]):
+        raise ConfigError(f"owner records of shape {list(X_owner.shape)} with {len(y_owner)} labels: expected (n, {d}) "
+                          "and one label per record")
 
 
 def _fit(attack, target, knowledge, ctx, X_eval, y_eval) -> dict:
-    """Reference attacks (LiRA, RMIA) compare the target with their own models on each record to score:
-    they are given the evaluation records (never their membership)."""
+    """Reference attacks (LiRA, RMIA) compare the target with their own models on each record to score, and
+    under threat=owner every model of the target's training (threshold attacks, Shadow training) trains on
+    some of them: they are given the evaluation records (never their membership)."""
     if getattr(attack, "needs_candidates", False):
         return attack.fit(target, knowledge, ctx, candidates=(X_eval, y_eval))
     return attack.fit(target, knowledge, ctx)
@@ -99,7 +105,7 @@ def run_attacks(attacks: list, target: CountingTarget, knowledge: AttackerKnowle
             run.metrics[attack.name]["diagnostics"] = attack.diagnose(run.scores[attack.name])
     if thresholds is not None:
         with ctx.timed("baselines"):
-            run.reports[thresholds.name] = thresholds.fit(target, knowledge, ctx)
+            run.reports[thresholds.name] = _fit(thresholds, target, knowledge, ctx, X_eval, y_eval)
         run.baseline_scores = thresholds.scores(probs, y_eval)
         run.thresholds.update(thresholds.thresholds_)
         run.baselines = {name: membership_metrics(membership, scores, thresholds.thresholds_[name])

@@ -28,3 +28,7 @@ class TargetAnswerError(SocinfError):
 
 class RemoteTargetError(SocinfError):
     """The prediction API answered with an error or a malformed response."""
+
+
+class StorageError(SocinfError):
+    """A file could not be written: no space left, a read-only file system, no permission (``socinf.io``)."""

@@ -1,13 +1,31 @@
-"""Atomic writes: a result file is either complete or absent, never half-written."""
+"""Atomic writes: a result file is either complete or absent, never half-written; a full, read-only or
+forbidden location is one ``StorageError`` line naming the path and the cause (``storage_error``)."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from socinf.errors import StorageError
+
+STORAGE_CAUSES = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                  errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+                  errno.EPERM: "operation not permitted", errno.EFBIG: "file too large for the file system"}
+
+
+def storage_error(exc: BaseException, path=None) -> StorageError | None:
+    """The one line for an ``OSError`` that is the storage's fault (full, read-only, forbidden), else None."""
+    cause = STORAGE_CAUSES.get(getattr(exc, "errno", None)) if isinstance(exc, OSError) else None
+    if cause is None:
+        return None
+    where = exc.filename or path or "a file"
+    return StorageError(f"cannot write {where}: {cause}; free space or make it writable, or choose another "
+                        "location (data.root=, cache.dir=, hydra.run.dir=, hydra.sweep.dir=)")
 
 
 def file_mode() -> int:
@@ -19,8 +37,11 @@ def file_mode() -> int:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise storage_error(exc, path) or exc from None
     try:
         os.fchmod(fd, file_mode())  # results are shared like any file the user writes, not private
         with os.fdopen(fd, "wb") as fh:
@@ -28,8 +49,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)  # nothing partial is left
+        problem = storage_error(exc, path)
+        if problem is not None:
+            raise problem from None
         raise
 
 

@@ -4,7 +4,10 @@ Both front doors build attacks here and nowhere else: ``socinf run`` (``socinf_c
 config onto ``MethodSettings``) and ``socinf.audit`` (its arguments). A method needs either the attacker's
 labelled ``population`` (shadow, reference and threshold attacks; SocInf with statistics or population
 synthesis) or nothing beyond the target's answers (SocInf with format synthesis, LiRA / RMIA with format
-synthetic references). ``min_per_class`` is the population records of every class a method needs at least.
+synthetic references). Under ``threat="owner"`` the threshold attacks, Shadow training and LiRA draw on the
+owner's own records (the members and non-members under audit among them) and need no population; RMIA still
+compares with population records that are not evaluated. ``min_per_class`` is the population records of every
+class a method needs at least.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from socinf.attacks.attack_model import AttackModelConfig
+from socinf.attacks.base import THREATS
 from socinf.attacks.lira import LiRAConfig
 from socinf.attacks.mimic_config import MimicConfig
 from socinf.attacks.rmia import RMIAConfig
@@ -36,6 +40,7 @@ class MethodSettings:
     lira: LiRAConfig = field(default_factory=LiRAConfig)
     rmia: RMIAConfig = field(default_factory=RMIAConfig)
     mlp_params: dict | None = None  # reference_model=mlp: the generic MLP's hyper-parameters
+    threat: str = "attacker"  # attacker | owner (socinf.attacks.base.THREATS): what the attacks may draw on
 
 
 def _attack_keywords(s: MethodSettings) -> dict:
@@ -87,10 +92,16 @@ def _socinf_needs(s: MethodSettings, population: bool) -> str:
 
 def _reference_needs(config) -> Callable[[MethodSettings, bool], str]:
     def needs(s: MethodSettings, population: bool) -> str:
-        data_free = getattr(s, config).reference_data == "synthetic" and _synthesis(s, population).name == "format"
-        return "none" if data_free else "population"
+        if getattr(s, config).reference_data == "synthetic":
+            return "none" if _synthesis(s, population).name == "format" else "population"
+        return "none" if s.threat == "owner" and config != "rmia" else "population"  # RMIA: its z records
 
     return needs
+
+
+def _model_needs(s: MethodSettings, population: bool) -> str:
+    """Threshold attacks and Shadow training: models on the attacker's population, or the owner's records."""
+    return "none" if s.threat == "owner" else "population"
 
 
 @dataclass(frozen=True)
@@ -103,15 +114,15 @@ class Method:
 
 
 METHODS: dict[str, Method] = {m.name: m for m in (
-    Method("thresholds", "socinf.attacks.baselines:ThresholdAttacks", _build_thresholds, lambda s, p: "population", 2),
-    Method("shadow", "socinf.attacks.shadow:ShadowTraining", _build_shadow, lambda s, p: "population", 2),
+    Method("thresholds", "socinf.attacks.baselines:ThresholdAttacks", _build_thresholds, _model_needs, 2),
+    Method("shadow", "socinf.attacks.shadow:ShadowTraining", _build_shadow, _model_needs, 2),
     Method("socinf", "socinf.attacks.socinf:SocInf", _build_socinf, _socinf_needs, 1),
     Method("lira", "socinf.attacks.lira:LiRA", _build_lira, _reference_needs("lira"), 4),
     Method("rmia", "socinf.attacks.rmia:RMIA", _build_rmia, _reference_needs("rmia"), 4),
 )}
 METHOD_NAMES = tuple(METHODS)
 ATTACK_METHODS = tuple(name for name in METHODS if name != "thresholds")  # `socinf run method=`; thresholds always ride along
-DEFAULT_METHODS = ("thresholds", "shadow", "socinf")  # lira / rmia train 16 references each: asked for by name
+DEFAULT_METHODS = ("thresholds", "shadow", "socinf")  # lira / rmia train 16 (owner: 64) references: asked for by name
 
 
 def check_methods(methods) -> list[str]:
@@ -131,6 +142,7 @@ def check_settings(settings: MethodSettings) -> MethodSettings:
     groups = {"attack": (AttackModelConfig, "attack"), "mimic": (MimicConfig, "mimic"),
               "shadow": (ShadowConfig, "method"), "lira": (LiRAConfig, "method"), "rmia": (RMIAConfig, "method")}
     values = {name: settings_from(getattr(settings, name), cls, group) for name, (cls, group) in groups.items()}
+    check_value("threat", settings.threat, [Options(THREATS)])
     if settings.synthesis is not None:
         values["synthesis"] = settings_from(settings.synthesis, SynthesisConfig, "synthesis")
     return dataclasses.replace(settings, **values)

@@ -11,7 +11,9 @@ Its keys mean the same at both doors:
 - ``strongest``: the strongest attacks over all of them (``evaluation.verdict``); ``verdict``: what they mean
   (``evaluation.judgement``: leak detected, p-value, severity, sentence, epsilon lower bound, blind baseline,
   warnings); ``evaluation``: members, non-members and exact duplicate records between the sets; ``target``:
-  what the model's answers show of its utility; ``queries``, ``timings_s``.
+  what the model's answers show of its utility; ``queries``, ``timings_s``;
+- ``threat``: the threat model every attack of the audit ran under (``attacker``: the population only;
+  ``owner``: all the owner's records; docs/threat-models.md).
 
 ``save(dir)`` writes what ``socinf run`` writes (metrics.json, membership_scores.csv, exposure.csv), so
 ``socinf report dir`` reads it, and ``AuditResult.load(dir)`` reads it back; ``to_html(path)`` writes the
@@ -45,6 +47,7 @@ class AuditResult:
     record_ids: np.ndarray | None = None  # each evaluation record's id (socinf run: its corpus index)
     class_names: list | None = None  # label index -> name, for exposure.csv
     saved: dict | None = None  # what metrics.json held, for a result read back by ``load``
+    threat: str = "attacker"  # socinf.attacks.base.THREATS: what the attacks drew on
 
     @property
     def evaluation(self) -> dict:
@@ -74,7 +77,7 @@ class AuditResult:
         return {"complete": True, "verdict": self.verdict, "method": method, "attack": run.metrics.get(self.primary),
                 "attacks": run.metrics, "reports": run.reports, "baselines": run.baselines,
                 "strongest": run.strongest, "evaluation": self.evaluation, "target": self.target,
-                "queries": self.queries, "timings_s": self.timings_s}
+                "queries": self.queries, "timings_s": self.timings_s, "threat": self.threat}
 
     @property
     def metrics(self) -> dict:
@@ -168,7 +171,7 @@ class AuditResult:
         return cls(run, table["member"].to_numpy(int), metrics.get("queries") or {}, metrics.get("timings_s") or {},
                    (metrics.get("method") or {}).get("name"), target=metrics.get("target"),
                    record_ids=table["record_id"].to_numpy(), class_names=(metrics.get("dataset") or {}).get("classes"),
-                   saved=metrics)
+                   saved=metrics, threat=metrics.get("threat", "attacker"))
 
     def to_html(self, path):
         """The self-contained HTML report of this audit (no file or request beyond ``path``). Returns the path."""

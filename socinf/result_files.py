@@ -51,14 +51,14 @@ def exposure_frame(result, texts=None) -> pd.DataFrame:
 
 
 def save(result, directory, texts=None, metrics: dict | None = None, overrides=None) -> Path:
-    """The result's files, each atomically, metrics.json last (``metrics``: what to write there, default
+    """The result's files, written aside and moved in together (``socinf.rundir.write_result``), metrics.json last (``metrics``: what to write there, default
     ``result.to_dict()``; ``socinf run`` adds its own keys)."""
     directory = Path(directory)
     if metrics is None:  # socinf.audit: the records are the caller's own
         metrics = {**result.to_dict()}
         metrics.setdefault("dataset", {"label": OWN_RECORDS, "classes": result.class_names})
-    atomic_write_text(directory / EXPOSURE_FILE, exposure_frame(result, texts).to_csv(index=False))
-    write_result(directory, metrics, scores_frame(result).to_csv(index=False), overrides)
+    write_result(directory, metrics, scores_frame(result).to_csv(index=False), overrides,
+                 exposure_frame(result, texts).to_csv(index=False))
     return directory
 
 

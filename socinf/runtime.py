@@ -12,14 +12,17 @@ from typing import Callable
 
 
 def limit_threads(n: int) -> None:
-    """Cap torch, BLAS/OpenMP and XGBoost threads of this job, so parallel sweep jobs don't oversubscribe."""
+    """Cap BLAS/OpenMP, XGBoost and torch threads of this job, so parallel sweep jobs don't oversubscribe.
+
+    torch is not imported for this (a run uses it only for the DP defenses): one imported later reads
+    ``OMP_NUM_THREADS`` when it loads."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
-    import torch
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(n)
     threadpool_limits(n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
 
 
 def progress_factory() -> Callable[[str, int | None], Callable[[int, int], None]] | None:

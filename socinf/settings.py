@@ -142,7 +142,8 @@ def check_value(where: str, value, allowed) -> None:
             for i, item in enumerate(value):
                 check_value(f"{where}[{i}]", item, [items])
         ordered = [c for c in allowed if c is not None] + [None] * (None in allowed)  # "..., or null" last
-        raise ConfigError(f"{where}={shown(value)}: expected {' or '.join(_description(c) for c in ordered)}")
+        text = next((c.shown(value) for c in ordered if hasattr(c, "shown")), None)  # a secret: never echoed
+        raise ConfigError(f"{where}={text or shown(value)}: expected {' or '.join(_description(c) for c in ordered)}")
 
 
 def check(settings, group: str):

@@ -66,6 +66,7 @@ def _overrides_of(args: list[str]) -> list[str]:
 
 def _check_args(args: list[str]) -> None:
     """What is wrong on the command line before Hydra starts: secrets, renamed keys, unknown options and keys."""
+    from socinf.targets.remote_settings import URL_CREDENTIALS, has_credentials
     from socinf_cli.config import register_configs
     from socinf_cli.overrides import check_overrides
 
@@ -74,6 +75,8 @@ def _check_args(args: list[str]) -> None:
         if key in SECRET_KEYS and "=" in arg:
             fail(f"{key}=... on the command line would be saved in .hydra/ and shown by ps; "
                  "export SOCINF_API_KEY=<key> instead (both keys read it)")
+        if key == "target.url" and has_credentials(arg.split("=", 1)[-1]):
+            fail(f"target.url: {URL_CREDENTIALS}")
     if any(a in MULTIRUN for a in args) and any(a in ("--cfg", "-c", "--info", "-i") for a in args):
         fail("-m with --cfg shows no sweep: socinf run -m ... --dry-run lists its jobs; --cfg job without -m "
              "shows one job's config")

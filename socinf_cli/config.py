@@ -4,8 +4,8 @@ The YAML files under ``conf/`` choose values; these dataclasses fix the keys and
 ``target.max_dept`` fails at composition time). The settings of library objects are the library's own
 dataclasses, with their constraints beside their fields (``socinf.settings``): ``DatasetConfig``,
 ``EvalConfig``, ``SynthesisConfig``, ``MimicConfig``, ``AttackModelConfig``, ``LiRAConfig``, ``RMIAConfig``,
-``ShadowConfig``, ``DefenseConfig``, ``ServeConfig`` and ``RemoteSettings``: each default, each list of choices
-is written once, there. What only the command has (the target kinds, where data and caches live, the sweep
+``ShadowConfig``, ``DefenseConfig``, ``ServeConfig``, ``RemoteSettings`` and ``ReferenceJobs``: each default,
+each list of choices is written once, there. What only the command has (the target kinds, where data and caches live, the sweep
 keys) is declared here in the same way; ``validate`` checks every group, then the rules between groups.
 """
 from __future__ import annotations
@@ -17,8 +17,10 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from socinf.attacks.attack_model import AttackModelConfig
+from socinf.attacks.base import THREATS
 from socinf.attacks.lira import LiRAConfig
 from socinf.attacks.mimic_config import MimicConfig  # torch-free: `socinf run --help` stays fast
+from socinf.attacks.reference_jobs import ReferenceJobs
 from socinf.attacks.rmia import RMIAConfig
 from socinf.attacks.shadow import ShadowConfig
 from socinf.attacks.synthesis import SynthesisConfig
@@ -65,7 +67,7 @@ class MethodConfig(LiRAConfig, RMIAConfig, ShadowConfig):
     """``method=``; the reference attacks' keys and Shadow training's are the library's ``LiRAConfig``,
     ``RMIAConfig`` and ``ShadowConfig`` (their defaults and constraints)."""
 
-    name: str = "socinf"  # socinf | shadow | lira | rmia
+    name: str = "socinf"  # socinf | shadow | lira | rmia (n_references: 16, or 64 under threat=owner)
     baselines: bool = True  # also score the threshold attacks on the same target outputs
 
     constraints: ClassVar[dict] = {**LiRAConfig.constraints, **RMIAConfig.constraints, **ShadowConfig.constraints,
@@ -106,19 +108,22 @@ class SocinfConfig:
     serve: ServeConfig = field(default_factory=ServeConfig)
     verdict: VerdictConfig = field(default_factory=VerdictConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    reference_jobs: ReferenceJobs = field(default_factory=ReferenceJobs)  # where reference models train
     seed: int = 0
     seeds: List[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])  # sweeps: seed=${seeds}
     threads: int = 1  # torch / BLAS / XGBoost threads of this job
     resume: bool = False  # multirun: skip jobs whose metrics.json is complete
     protocol: str = "honest"  # honest | paper: label carried into every table
+    threat: str = "attacker"  # attacker: the paper's outsider (population only) | owner: all the owner's records
 
     constraints: ClassVar[dict] = {"seed": [SEED], "seeds": [ListOf(SEED)], "threads": [THREADS],
-                                   "resume": [BOOLEAN], "protocol": [Options(PROTOCOL_NAMES)]}
+                                   "resume": [BOOLEAN], "protocol": [Options(PROTOCOL_NAMES)],
+                                   "threat": [Options(THREATS)]}
     groups: ClassVar[dict] = {"dataset": DatasetConfig, "eval": EvalConfig, "target": TargetConfig,
                               "synthesis": SynthesisConfig, "mimic": MimicConfig, "attack": AttackModelConfig,
                               "method": MethodConfig, "defense": DefenseConfig, "serve": ServeConfig,
                               "data": DataConfig, "cache": CacheConfig, "verdict": VerdictConfig,
-                              "report": ReportConfig}
+                              "report": ReportConfig, "reference_jobs": ReferenceJobs}
 
 
 def register_configs() -> None:

@@ -9,17 +9,23 @@ membership split and accuracy report go beside it, so ``target.server_dir=DIR`` 
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from socinf.errors import ConfigError
-from socinf.io import atomic_write_json
+from socinf.io import atomic_write_json, file_mode, storage_error
+from socinf.serve.model import SPLIT_FILE
 from socinf.sparse import is_sparse
 
 RUNTIMES = {"logistic": ("mlserver_sklearn.SKLearnModel", "model.joblib"),
             "mlp": ("mlserver_sklearn.SKLearnModel", "model.joblib"),
             "xgboost": ("mlserver_xgboost.XGBoostModel", "model.json")}
+SETTINGS_FILE = "model-settings.json"  # MLServer's: written by every export, and only by one
 EXPORTABLE_DEFENSES = ("none", "regularize")  # output defenses and DP models have no MLServer runtime
 
 
@@ -60,6 +66,20 @@ def model_settings(name: str, model_name: str, model_id: str, n_features: int, n
             "outputs": [{"name": "predict_proba", "datatype": output_type, "shape": [-1, n_classes]}]}
 
 
+def check_destination(out_dir: Path) -> None:
+    """``out_dir`` is new, empty, or an earlier export (which a new one replaces): never a file, and never a
+    `socinf serve` run dir or anything else whose files an export would overwrite."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"socinf export {out_dir}: is an existing file; expected a new or empty directory, "
+                          "or one an earlier export wrote")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    if (out_dir / ".hydra").is_dir() or not (out_dir / SETTINGS_FILE).is_file():
+        kind = "the run dir of `socinf serve` or `socinf run`" if (out_dir / ".hydra").is_dir() else "other files"
+        raise ConfigError(f"socinf export {out_dir}: holds {kind}, whose {SPLIT_FILE} and model files an export "
+                          "would replace; expected a new or empty directory, or one an earlier export wrote")
+
+
 def export(cfg, out_dir: Path, model_name: str) -> dict:
     from threadpoolctl import threadpool_limits
 
@@ -68,17 +88,39 @@ def export(cfg, out_dir: Path, model_name: str) -> dict:
     from socinf_cli.validate import validate
 
     check_exportable(cfg)  # first: an export-specific refusal beats a generic one
+    check_destination(out_dir)
     validate(cfg)
     threadpool_limits(cfg.threads)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    served = build_served_model(cfg, out_dir)  # writes membership_split.json and target_report.json
-    records = prepare(cfg, stage_cache(cfg))[0].X if served.sparse else None  # cached: prepared once already
-    path = write_model(served.predictor, cfg.serve.model, out_dir, records)
-    probe = np.asarray(served.predictor.predict_proba(np.zeros((1, served.n_features), dtype=np.float32)))
-    settings = model_settings(cfg.serve.model, model_name, served.model_id, served.n_features,
-                              len(served.schema["classes"]), "FP32" if probe.dtype == np.float32 else "FP64")
-    atomic_write_json(out_dir / "model-settings.json", settings)
-    return {"model": path, "settings": settings}
+    with staged_dir(out_dir) as staged:  # written aside, then moved in: never half an export
+        served = build_served_model(cfg, staged)  # writes membership_split.json and target_report.json
+        records = prepare(cfg, stage_cache(cfg))[0].X if served.sparse else None  # cached: prepared once already
+        path = write_model(served.predictor, cfg.serve.model, staged, records)
+        probe = np.asarray(served.predictor.predict_proba(np.zeros((1, served.n_features), dtype=np.float32)))
+        settings = model_settings(cfg.serve.model, model_name, served.model_id, served.n_features,
+                                  len(served.schema["classes"]), "FP32" if probe.dtype == np.float32 else "FP64")
+        atomic_write_json(staged / SETTINGS_FILE, settings)
+    return {"model": out_dir / path.name, "settings": settings}
+
+
+@contextmanager
+def staged_dir(out_dir: Path):
+    """A fresh folder beside ``out_dir`` to write into; on success its files replace ``out_dir``'s (the settings
+    file last, so MLServer never loads a half-replaced model), on failure it is removed."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        staged = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".export", dir=out_dir.parent))
+        os.chmod(staged, file_mode() | (file_mode() & 0o444) >> 2)  # as mkdir would make it (mkdtemp: 0700)
+    except OSError as exc:
+        raise storage_error(exc, out_dir) or exc from None
+    try:
+        yield staged
+        if not out_dir.exists():
+            os.rename(staged, out_dir)
+            return
+        for item in sorted(staged.iterdir(), key=lambda p: p.name == SETTINGS_FILE):
+            os.replace(item, out_dir / item.name)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 USAGE = """usage: socinf export DIR [overrides]
@@ -111,5 +153,5 @@ def export_command(args: list[str]) -> None:
     out_dir, rest = Path(args[0]), args[1:]
     cfg = compose(rest)  # a bad override: one ConfigError line
     done = export(cfg, out_dir, cfg.target.model_name or out_dir.resolve().name)
-    print(f"wrote {done['model']} and {out_dir / 'model-settings.json'} (model {done['settings']['name']!r}, "
+    print(f"wrote {done['model']} and {out_dir / SETTINGS_FILE} (model {done['settings']['name']!r}, "
           f"version {done['settings']['parameters']['version']}); serve it with: mlserver start {out_dir}")

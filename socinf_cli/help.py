@@ -8,6 +8,7 @@ default marked ``*``); the full config is left to ``--cfg job``. The group descr
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 
 GROUPS = {
@@ -42,6 +43,7 @@ COMMANDS = {
         "examples": ["socinf run dataset=tweet target=xgboost",
                      "socinf run dataset=text dataset.path=my_posts.csv target=logistic   # your own texts",
                      "socinf run method=lira                                              # another attack",
+                     "socinf run threat=owner method=lira method.online=true              # the auditor's worst case",
                      "socinf run -m experiment=table2 seeds=[0,1]                         # a paper table",
                      "socinf report outputs/DATE/TIME                                     # tables, figures"],
         "footer": "writes metrics.json, membership_scores.csv and run.log to the run dir; docs/configuration.md "
@@ -62,12 +64,25 @@ COMMANDS = {
 }
 
 
+def _runs(options: list[str]) -> list[str]:
+    """``xgboost_0, ..., xgboost_5`` written ``xgboost_0..5``: long numbered families stay on one line."""
+    out, i = [], 0
+    while i < len(options):
+        m, j = re.fullmatch(r"(.*_)(\d+)", options[i]), i
+        while m and j + 1 < len(options) and options[j + 1] == f"{m[1]}{int(m[2]) + j + 1 - i}":
+            j += 1
+        out.append(f"{options[i]}..{options[j].rsplit('_', 1)[1]}" if j - i >= 2 else options[i])
+        out += options[i + 1:j + 1] if 0 < j - i < 2 else []
+        i = j + 1
+    return out
+
+
 def _groups(names: list[str]) -> list[str]:
     from socinf_cli.conf_tree import chosen_options, group_options
 
     defaults, lines = chosen_options(), []
     for name in names:
-        options = [f"{o}*" if defaults.get(name) == o else o for o in group_options(name) or []]
+        options = [f"{o}*" if defaults.get(name) == o else o for o in _runs(group_options(name) or [])]
         lines += [f"  {name:<22} {GROUPS[name]}", *textwrap.wrap(", ".join(options), 110, initial_indent=" " * 25,
                                                                   subsequent_indent=" " * 25)]
     return lines

@@ -22,7 +22,7 @@ def method_settings(cfg) -> MethodSettings:
                           mimic=fields_of(cfg.mimic, MimicConfig, "mimic"),
                           shadow=fields_of(cfg.method, ShadowConfig, "method"),
                           lira=fields_of(cfg.method, LiRAConfig, "method"), rmia=fields_of(cfg.method, RMIAConfig, "method"),
-                          mlp_params=mlp)
+                          mlp_params=mlp, threat=cfg.threat)
 
 
 def build_methods(cfg) -> tuple[object, object | None]:

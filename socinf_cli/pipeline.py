@@ -4,8 +4,10 @@ prepare the data (features, disjoint splits) -> the target owner trains and
 serves the model -> the attacker fits its attack through the black box only
 (SocInf: synthesize, split in/out, mimic, attack model) -> the evaluator
 queries the target on balanced members / non-members and scores the attack.
-The library's ``AuditResult`` is the result; this module adds what only a run of
-the command knows (dataset, protocol, collision ceiling, config) and writes it.
+``threat=owner`` gives the attacks every record the owner holds besides the
+evaluation records (docs/threat-models.md). The library's ``AuditResult`` is the
+result; this module adds what only a run of the command knows (dataset,
+protocol, collision ceiling, config) and writes it.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from socinf.attacks.base import AttackContext, AttackerKnowledge
+from socinf.attacks.reference_jobs import ReferenceJobs
 from socinf.data.dataset_config import AUTO_SIZE, AUTO_SIZE_MAX
 from socinf.engine import run_attacks
 from socinf.evaluation.metrics import collision_ceiling
@@ -24,6 +27,7 @@ from socinf.protocol import protocol_name
 from socinf.result import AuditResult
 from socinf.result_files import save
 from socinf.runtime import limit_threads, progress_factory
+from socinf.settings import settings_from
 from socinf_cli.paths import prepare, stage_cache
 from socinf_cli.targets import open_target
 from socinf_cli.validate import validate
@@ -40,6 +44,18 @@ def without_secrets(config: dict) -> dict:
     """The resolved config for metrics.json, API keys (target.api_key, serve.api_key: often from env) masked."""
     return {k: (without_secrets(v) if isinstance(v, dict) else "***" if k == "api_key" and v else v)
             for k, v in config.items()}
+
+
+def attacker_knowledge(cfg, prepared, splits, eval_idx: np.ndarray) -> AttackerKnowledge:
+    """The attacker's population; under threat=owner also every other record the owner holds (the members
+    and held-out records not evaluated, and the population), never told which trained the target."""
+    X, y = prepared.X, prepared.y
+    owner = {}
+    if cfg.threat == "owner":
+        rows = np.setdiff1d(np.concatenate([splits.members, splits.heldout, splits.attacker]), eval_idx)
+        owner = {"X_owner": X[rows], "y_owner": y[rows]}
+    return AttackerKnowledge(X[splits.attacker], y[splits.attacker], prepared.n_classes, X.shape[1],
+                             target_size=len(splits.members), threat=cfg.threat, **owner)
 
 
 def chosen_size(splits, nonmembers: str) -> str:
@@ -66,7 +82,8 @@ def run_audit(cfg, run_dir: Path, overrides=None) -> dict:
     method, thresholds = validate(cfg)
     started = time.perf_counter()
     cache = stage_cache(cfg)
-    ctx = AttackContext(seed=cfg.seed, threads=cfg.threads, cache=cache, progress=progress_factory())
+    ctx = AttackContext(seed=cfg.seed, threads=cfg.threads, cache=cache, progress=progress_factory(),
+                        reference_jobs=settings_from(cfg.reference_jobs, ReferenceJobs, "reference_jobs"))
     with ctx.timed("data"):
         prepared, ctx.data_key, _ = prepare(cfg, cache)
     if cfg.eval.size == AUTO_SIZE:
@@ -75,9 +92,8 @@ def run_audit(cfg, run_dir: Path, overrides=None) -> dict:
     with open_target(cfg, prepared, cache, ctx.data_key) as opened:
         ctx.timings["target"] = time.perf_counter() - target_started
         ctx.target_key, target, s = opened.key, opened.target, opened.splits
-        knowledge = AttackerKnowledge(prepared.X[s.attacker], prepared.y[s.attacker], prepared.n_classes,
-                                      prepared.X.shape[1], target_size=len(s.members))
         eval_idx = np.concatenate([s.eval_members, s.eval_nonmembers])
+        knowledge = attacker_knowledge(cfg, prepared, s, eval_idx)
         membership = np.concatenate([np.ones(len(s.eval_members), int), np.zeros(len(s.eval_nonmembers), int)])
         if cfg.eval.shuffle_membership:  # the negative control: the target and the records stay, the labels do not
             membership = np.random.default_rng([cfg.seed, 17]).permutation(membership)
@@ -87,7 +103,8 @@ def run_audit(cfg, run_dir: Path, overrides=None) -> dict:
         queries.update(opened.query_stats())
     ctx.timings["total"] = time.perf_counter() - started
     audit = AuditResult(run, membership, queries, ctx.timings, method.name, {method.name: cfg.attack.name},
-                        target=opened.report, record_ids=eval_idx, class_names=prepared.class_names)
+                        target=opened.report, record_ids=eval_idx, class_names=prepared.class_names,
+                        threat=cfg.threat)
     result = {**audit.to_dict(),
               "dataset": {"label": prepared.label, "name": cfg.dataset.name, "num_classes": prepared.n_classes,
                           "classes": prepared.class_names, "n_features": int(prepared.X.shape[1]),

@@ -89,7 +89,9 @@ def report_command(args: list[str], console=None) -> list[Path]:
     caveat = paper_caveat(runs_frame(runs))
     written.append(html_report.write(runs, out_dir, written, caveat))
     index = out_dir / "index.md"
-    lines = [f"# socinf report for {path}", "", f"{len(runs.complete)} complete job(s), {len(runs.failed)} failed.", ""]
+    unreadable = sum(f.get("status") == "unreadable" for f in runs.failed)
+    lines = [f"# socinf report for {path}", "", f"{len(runs.complete)} complete job(s), {len(runs.failed) - unreadable} "
+             f"failed, {unreadable} unreadable (missing.md says why).", ""]
     if caveat:
         console.print(caveat)
         lines += [caveat, ""]

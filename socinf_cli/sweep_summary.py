@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
-from socinf.rundir import read_failure, read_metrics
+from socinf.rundir import job_state, read_metrics
 
 
 FIXED_ENV = "SOCINF_SWEEP_FIXED"  # keys of the sweep's fixed overrides, for the jobs' one-line reports
@@ -26,14 +26,16 @@ def _overrides(job_dir: Path) -> list[str]:
 
 def _job_row(job_dir: Path, common: set[str]) -> tuple[str, ...]:
     overrides = " ".join(o for o in _overrides(job_dir) if o not in common)
+    state = job_state(job_dir)  # a result beside a later job's failure is that job's failure (socinf.rundir)
     try:
-        m = read_metrics(job_dir) or {}
-        a = m["attack"]
-        return (job_dir.name, overrides, "complete", f"{a['auc']:.3f}" if a["auc"] is not None else "—",
-                f"{a['tpr_at_1pct_fpr']:.3f}", f"{m['target']['overfitting_gap']:.3f}")
+        if state.status == "complete":
+            m = read_metrics(job_dir) or {}
+            a = m["attack"]
+            return (job_dir.name, overrides, "complete", f"{a['auc']:.3f}" if a["auc"] is not None else "—",
+                    f"{a['tpr_at_1pct_fpr']:.3f}", f"{m['target']['overfitting_gap']:.3f}")
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    status = "failed" if read_failure(job_dir) is not None else "no result"  # why: the job's line, failed.json
+    status = "failed" if state.status == "failed" else "no result"  # why: the job's line, failed.json
     return job_dir.name, overrides, status, "", "", ""
 
 

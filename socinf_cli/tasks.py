@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -27,7 +25,8 @@ from hydra.types import RunMode
 from rich.console import Console
 
 from socinf.errors import SocinfError
-from socinf.rundir import holds_result_of, is_complete, override_set, saved_override_set, write_failure
+from socinf.rundir import holds_result_of, is_complete, job_state, override_set, saved_override_set
+from socinf_cli.outcomes import running, single_run_failed, sweep_job_failed
 from socinf.runtime import summarised_warnings
 
 log = logging.getLogger("socinf")
@@ -41,18 +40,6 @@ def _run_dir() -> Path:
 
 def _is_multirun() -> bool:
     return HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def _discard_stub(run_dir: Path) -> None:
-    """A run rejected before it wrote anything leaves no run dir (``socinf report`` would count it as a failed job)."""
-    if run_dir.is_dir() and set(p.name for p in run_dir.iterdir()) <= {".hydra", f"{HydraConfig.get().job.name}.log"}:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        if run_dir.parent.parent.name == "outputs":  # Hydra's default outputs/<date>/<time>: drop empty parents
-            for parent in (run_dir.parent, run_dir.parent.parent):
-                try:
-                    parent.rmdir()
-                except OSError:
-                    break
 
 
 def _progress() -> str:
@@ -91,24 +78,13 @@ def run_task(cfg) -> None:
         log.info("resume: %s holds the result of %s, not of this job's %s; rerunning", run_dir,
                  " ".join(saved) if saved is not None else "unrecorded overrides", " ".join(_job_overrides()))
     try:  # an earlier result in run_dir stays as it is until this run has written its own (socinf.rundir)
-        with summarised_warnings(log, logging.INFO if _is_multirun() else logging.WARNING):
+        with running(run_dir), summarised_warnings(log, logging.INFO if _is_multirun() else logging.WARNING):
             result = run_audit(cfg, run_dir, _job_overrides())
-    except SocinfError as exc:
-        if not _is_multirun():
-            _discard_stub(run_dir)
-            print(f"socinf: error: {exc}", file=sys.stderr)  # once: not also as a log line
-            raise SystemExit(2)
-        log.info("job failed: socinf: error: %s", exc)  # run.log; the terminal gets the job's one line
-        write_failure(run_dir, str(exc), type(exc).__name__)
-        print_job_line(HydraConfig.get().overrides.task, None, error=str(exc), progress=_progress())
-        return
     except Exception as exc:  # noqa: BLE001 - a sweep keeps going; the failure is recorded for `report`
         if not _is_multirun():
-            raise
-        log.info("job failed:\n%s", traceback.format_exc())
-        write_failure(run_dir, f"{type(exc).__name__}: {exc}", "crash")
-        print_job_line(HydraConfig.get().overrides.task, None, error=f"{type(exc).__name__}: {exc}",
-                       progress=_progress())
+            single_run_failed(exc, cfg, run_dir, HydraConfig.get().job.name)
+        message = sweep_job_failed(exc, cfg, run_dir, _job_overrides())
+        print_job_line(HydraConfig.get().overrides.task, None, error=message, progress=_progress())
         return
     log.info("result written to %s", run_dir)
     with open(run_dir / f"{HydraConfig.get().job.name}.log", "a", encoding="utf-8") as fh:  # the full table
@@ -143,7 +119,7 @@ class SweepCheck(Callback):
         root = Path(config.hydra.sweep.dir)
         jobs = [p.parent.parent for p in root.glob("*/.hydra/overrides.yaml")
                 if p.stat().st_mtime >= self.started - 1]  # this sweep's jobs, not an earlier, larger one's
-        failed = sorted(str(j) for j in jobs if not is_complete(j))
+        failed = sorted(str(j) for j in jobs if job_state(j).status != "complete")
         LAST_SWEEP.update({"dir": str(root), "jobs": len(jobs), "failed": failed})
 
 

@@ -34,9 +34,11 @@ def validate(cfg):
     """Every check a run makes before work; returns (the configured attack, the threshold attacks or None)."""
     check_groups(cfg)
     check_defense(cfg.defense, target_algorithm(cfg))
-    if cfg.method.name == "lira" and cfg.method.online and cfg.eval.nonmembers == "attacker":
-        raise ConfigError("method.online=true: online LiRA trains references on half the candidates, which "
-                          "eval.nonmembers=attacker takes from the attacker's own data; use eval.nonmembers=heldout")
+    online_attack = cfg.method.name in ("lira", "rmia") and cfg.method.online and cfg.threat == "attacker"
+    if online_attack and cfg.eval.nonmembers == "attacker":
+        raise ConfigError(f"method.online=true: online {cfg.method.name.upper()} trains references on half the "
+                          "candidates, which eval.nonmembers=attacker takes from the attacker's own data; use "
+                          "eval.nonmembers=heldout (or threat=owner)")
     method, thresholds = build_methods(cfg)
     for attack in (method, thresholds):
         if attack is not None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterator
 
 
@@ -32,3 +32,19 @@ def made_then_stopped(make: Callable, stop: str = "close") -> Iterator[Callable]
     yield tracked
     for obj in made:
         getattr(obj, stop)()
+
+
+class Endless(BaseHTTPRequestHandler):
+    """A mirror that answers every GET with bytes that never end (until the client hangs up)."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        try:
+            while True:
+                self.wfile.write(b"x" * 65536)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass

@@ -141,7 +141,9 @@ class SlurmCluster:
             f"JobCompLoc={d / 'log' / 'jobcomp.log'}",
             "MinJobAge=600",
             # scancel: SIGTERM, then SIGKILL KillWait s later (default 30).  submitit ignores SIGTERM
-            # (SLURM's preemption notice), so a cancelled job runs on that long.
+            # (SLURM's preemption notice), so a cancelled job runs on that long, and longer: the signals
+            # reach the job seconds after scancel returns (measured ~4.7 s on a loaded 2-core machine,
+            # KillWait 0 or 2 alike), so a test must not count on a job's own work outlasting them.
             "KillWait=2",
             "InactiveLimit=0",
             f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} State=UNKNOWN",

@@ -56,8 +56,12 @@ def test_bad_audit_input_is_one_clear_error():
     from socinf.errors import ConfigError
 
     X, y = np.zeros((4, 3)), np.array([0, 1, 0, 1])
-    with pytest.raises(ConfigError, match="population="):
-        socinf.audit(lambda X: np.full((len(X), 2), 0.5), (X, y), (X, y), methods=["thresholds"])
+    with pytest.raises(ConfigError, match="population="):  # an outsider's thresholds come from its population
+        socinf.audit(lambda X: np.full((len(X), 2), 0.5), (X, y), (X, y), methods=["thresholds"], threat="attacker")
+    with pytest.raises(ConfigError, match="rmia needs population="):  # the owner's RMIA compares with records z
+        socinf.audit(lambda X: np.full((len(X), 2), 0.5), (X, y), (X, y), methods=["rmia"])
+    with pytest.raises(ConfigError, match="threat='outsider': expected one of attacker, owner"):
+        socinf.audit(lambda X: X, (X, y), (X, y), threat="outsider")
     with pytest.raises(ConfigError, match=r"methods=\['lira2'\]"):
         socinf.audit(lambda X: X, (X, y), (X, y), methods=["lira2"])
     with pytest.raises(ConfigError, match="members: expected"):

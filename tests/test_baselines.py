@@ -110,3 +110,22 @@ def test_shadow_refuses_a_non_positive_model_count(cache_dir, shared_data_dir):
         validate(_cfg(cache_dir, shared_data_dir, ["method=shadow", "method.n_models=0"]))
     with pytest.raises(ConfigError, match="method.n_models=0"):  # the library: when fitted
         ShadowTraining(n_models=0).fit(None, None, None)
+
+
+def test_shadows_trained_threads_at_a_time_are_the_ones_trained_one_by_one():
+    """threads=2 trains two shadows at once (one thread each): the same models, halves and answers as one by one."""
+    from socinf.attacks.base import AttackContext, AttackerKnowledge
+    from socinf.attacks.shadow import shadow_models
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((300, 30)) < 0.2).astype(np.float32)
+    y = (X[:, :3].sum(1) + rng.integers(0, 2, 300)) % 3
+    knowledge = AttackerKnowledge(X, y, 3, 30)
+    params = {"n_estimators": 20, "max_depth": 3}
+    apart = shadow_models("xgboost", params, knowledge, 3, AttackContext(seed=4, threads=2))
+    alone = shadow_models("xgboost", params, knowledge, 3, AttackContext(seed=4, threads=1))
+    assert len(apart) == len(alone) == 3
+    for (model_a, in_a, out_a), (model_b, in_b, out_b) in zip(apart, alone):
+        assert np.array_equal(in_a, in_b) and np.array_equal(out_a, out_b)
+        assert np.array_equal(model_a.predict_proba(X), model_b.predict_proba(X))
+    assert not np.array_equal(apart[0][1], apart[1][1])  # each shadow its own half

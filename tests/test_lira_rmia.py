@@ -101,8 +101,9 @@ def test_lira_and_rmia_share_one_cached_reference_set_and_refuse_to_score_unfitt
     lira = LiRA("xgboost", deep, n_references=2)
     lira.fit(target, knowledge, ctx, candidates=memorised[:2])
     assert ctx.cache.hits == []
-    RMIA("xgboost", deep, n_references=2).fit(target, knowledge, ctx, candidates=memorised[:2])
-    assert ctx.cache.hits == ["reference", "reference"]
+    later = AttackContext(seed=0, data_key=ctx.data_key, cache=StageCache(tmp_path / "cache"))  # a later run
+    RMIA("xgboost", deep, n_references=2).fit(target, knowledge, later, candidates=memorised[:2])
+    assert later.cache.hits == ["reference", "reference"]
     with pytest.raises(ValueError, match="300 candidates"):
         lira.score(np.full((3, 4), 0.25), np.zeros(3, int))
 

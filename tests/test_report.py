@@ -249,9 +249,9 @@ def test_a_remote_jobs_own_server_run_is_not_counted_as_a_job(tmp_path):
     for d in (job, job / "server"):  # target=remote starts `socinf serve` with its run dir inside the job
         (d / ".hydra").mkdir(parents=True)
         (d / ".hydra" / "config.yaml").write_text("seed: 0\n")
-    (job / "metrics.json").write_text('{"complete": true}')
+    (job / "metrics.json").write_text('{"complete": true}')  # unreadable since issue 20 (no protocol, ...)
     runs = load_runs(tmp_path)
-    assert [r["run_dir"] for r in runs.complete] == [str(job)] and runs.failed == []
+    assert [r["run_dir"] for r in runs.complete + runs.failed] == [str(job)]
 
 
 def test_attacker_knowledge_sweep_gets_its_own_table(tmp_path, shared_data_dir):

@@ -19,8 +19,11 @@ REPORTED = {
 
 @pytest.mark.slow
 def test_tweet_xgboost_run_writes_every_figure(tmp_path, shared_data_dir):
-    proc, m = run_audit(tmp_path, shared_data_dir, ["dataset=tweet", "target=xgboost"])
+    proc, m = run_audit(tmp_path, shared_data_dir, ["dataset=tweet", "target=xgboost"],
+                        env_extra={"PYTHONPROFILEIMPORTTIME": "1"})  # Python lists every import on stderr
     assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "sklearn" in imported and "torch" not in imported  # issue 22: ~1 s of a run was importing torch
     for section, keys in REPORTED.items():
         for key in keys:
             assert m[section][key] is not None, (section, key)

@@ -106,7 +106,7 @@ def test_big_json_within_the_size_limit_is_parsed_off_the_event_loop(live):
 
 
 @pytest.mark.parametrize("body, problem", [
-    (b'{"instances": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper than 3"),
+    (b'{"instances": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper than 4"),
     (b'{"instances": [[1' + b"0" * 60 + b',0,0,0,0,0,0,0]]}', "more than 30 digits"),
     (b'{"instances": [[1e999,0,0,0,0,0,0,0]]}', "finite"),
     (b'{"instances": [[0,0,0,0,0,0,0,0]], "x": "\\u0000"}', "escapes"),
@@ -137,14 +137,26 @@ def test_half_open_connection_is_dropped(live):
         assert time.monotonic() - start < 4
 
 
-def test_connections_beyond_the_limit_get_503(live):
+def test_requests_beyond_the_limit_get_503_idle_connections_do_not(live):
+    """Issue 20 (Why 9): idle connections held open kept /healthz and predict at 503. Now only requests in
+    flight count (a body still arriving is one), and /healthz is always answered."""
     server = live(max_connections=2, header_timeout_s=30)
-    held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(8)]
+    head = (f"POST /v1/predict HTTP/1.1\r\nHost: x\r\nX-API-Key: {KEY}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 1000\r\n\r\n{").encode()
+    busy = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
     try:
         time.sleep(0.2)
-        assert httpx.get(f"{server.url}/healthz").status_code == 503
+        assert httpx.get(f"{server.url}/healthz").status_code == 200  # 8 idle connections take no slot
+        assert post(server.url, json.dumps({"instances": [[0] * D]}).encode()).status_code == 200
+        for sock in busy:
+            sock.sendall(head)  # a request whose body never ends: in flight until BODY_TIMEOUT_S
+        time.sleep(0.3)
+        third = post(server.url, json.dumps({"instances": [[0] * D]}).encode())
+        assert third.status_code == 503 and third.headers["Retry-After"] == "1"
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
     finally:
-        for sock in held:
+        for sock in idle + busy:
             sock.close()
 
 
@@ -172,3 +184,25 @@ def test_api_key_never_on_the_command_line_nor_in_saved_config(tmp_path, shared_
     assert {"config.yaml", "metrics.json", "run.log"} <= {p.name for p in saved}
     assert not [p for p in saved if secret in p.read_text(errors="replace")]
     assert "${oc.env:SOCINF_API_KEY,null}" in (run / ".hydra" / "config.yaml").read_text()
+
+
+def test_bodies_in_flight_beyond_the_budget_get_503(live):
+    """Issue 20 (Why 9): 12 concurrent 60 MB bodies were all accepted (RSS 310 -> 1236 MB). A body's declared
+    length is now reserved against serve.max_inflight_bytes before it is read, 503 beyond; /healthz and small
+    requests stay answered, and the bytes are released when the request ends. Budget here: 1 MB."""
+    server = live(max_inflight_bytes=1_000_000, header_timeout_s=30)
+    head = (f"POST /v1/predict HTTP/1.1\r\nHost: x\r\nX-API-Key: {KEY}\r\nContent-Length: 600000\r\n\r\n"
+            '{"instances": [').encode()
+    held = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        held.sendall(head)  # 600 KB declared, a few bytes sent: reserved while it arrives
+        time.sleep(0.3)
+        refused = post(server.url, b"{" + b" " * 599_000 + b"}")
+        assert refused.status_code == 503 and "serve.max_inflight_bytes" in refused.json()["detail"]
+        assert refused.headers["Retry-After"] == "1"
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+        assert post(server.url, json.dumps({"instances": [[0] * D]}).encode()).status_code == 200  # fits beside
+    finally:
+        held.close()
+    time.sleep(0.3)
+    assert post(server.url, b"{" + b" " * 599_000 + b"}").status_code == 422  # read (and refused as JSON) now

@@ -167,6 +167,7 @@ def test_duplicates_between_the_sets_are_counted_and_the_result_is_metrics_json(
     assert duplicates["nonmembers_in_members"] >= 7 and duplicates["members_in_nonmembers"] >= 7
     body = result.to_dict()
     assert {"complete", "verdict", "method", "attack", "attacks", "reports", "baselines", "strongest", "evaluation",
-            "target", "queries", "timings_s"} == set(body)
+            "target", "queries", "timings_s", "threat"} == set(body)
+    assert body["threat"] == "owner"  # socinf.audit's default: its caller holds the members and non-members
     assert body["method"] is None and set(body["baselines"]) >= {"loss", "gap"}  # thresholds only: no primary
     assert body["target"]["train_accuracy"] >= body["target"]["test_accuracy"] - 0.2

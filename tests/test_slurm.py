@@ -8,18 +8,22 @@ to it through submitit.  Skipped, with the reason, on a machine without those pr
 from __future__ import annotations
 
 import csv
+import functools
+import http.server
 import json
 import os
 import re
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from loopback import LoopbackHTTP
 from slurm_cluster import SlurmCluster, missing_binaries
 from socinf_runner import socinf
 
@@ -119,30 +123,63 @@ def test_slurm_sweep_equals_the_joblib_sweep_and_shares_the_stage_cache(tmp_path
     assert all("data" in m["cache_hits"] for m in jobs[2:])  # started after job 0 or 1 had split the corpus
 
 
+class GatedMirror(http.server.SimpleHTTPRequestHandler):
+    """A corpus mirror (``data.url_base``) that holds every request until ``gate`` is set."""
+
+    gate: threading.Event
+
+    def do_GET(self):
+        self.gate.wait(300)
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+def job_id_once_written(job_dir: Path, run: subprocess.Popen, err, timeout: float = 120) -> str:
+    """The SLURM id of a job, read from its hydra.yaml as soon as Hydra has written the whole file (it is
+    created before it is written: a read in between sees an empty or partial document)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return slurm_job_id(job_dir)
+        except (OSError, TypeError, KeyError, yaml.YAMLError):
+            if run.poll() is not None or time.monotonic() > deadline:
+                err.seek(0)
+                pytest.fail(f"{job_dir.name} never started:\n{err.read()[-3000:]}")
+            time.sleep(0.05)
+
+
 def test_scancel_is_reported_missing_and_resume_reruns_only_that_job(tmp_path, shared_data_dir, slurm):
-    # Job 1 trains its mimic for ~5 s: still running when SLURM's SIGKILL comes KillWait (2 s) after
-    # scancel's SIGTERM, which submitit ignores (it is SLURM's preemption notice to a submitit job).
-    args = sweep_args(tmp_path, "sweep", [*SLURM, "target=logistic", "attack=svm", "mimic.epochs=20,400"])
+    # Job 1 reads its corpus from a mirror that answers nothing until the test lets it: it is still running when
+    # scancel's signals reach it, however fast the machine. (They take seconds: SIGTERM, which submitit ignores
+    # as SLURM's preemption notice, then SIGKILL; measured ~4.7 s on a loaded 2-core machine. Job 1 used to be
+    # a 400-epoch mimic, which a fast machine could finish first: the flake of issue 20.)
+    gate = threading.Event()
+    mirror = LoopbackHTTP(functools.partial(type("Mirror", (GatedMirror,), {"gate": gate}),
+                                            directory=str(shared_data_dir)))
+    args = sweep_args(tmp_path, "sweep", [*SLURM, "target=logistic", "attack=svm", f"data.dir={shared_data_dir},null",
+                                          f"data.url_base={mirror.url}"])
     root = tmp_path / "sweep"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCINF_")}
     env.update(slurm.env, SOCINF_DATA_DIR=str(shared_data_dir))
-    with open(tmp_path / "sweep.err", "w+") as err:
-        run = subprocess.Popen([sys.executable, "-m", "socinf_cli", *args], cwd=tmp_path, env=env,
-                               stdout=subprocess.DEVNULL, stderr=err)
-        # Hydra writes hydra.yaml (with the SLURM id) as job 1 starts, seconds before it can finish
-        hydra_yaml = root / "1" / ".hydra" / "hydra.yaml"
-        deadline = time.monotonic() + 120
-        while not hydra_yaml.exists():
-            if run.poll() is not None or time.monotonic() > deadline:
-                err.seek(0)
-                pytest.fail(f"job 1 never started:\n{err.read()[-3000:]}")
-            time.sleep(0.05)
-        time.sleep(0.2)  # the file is complete
-        cancelled = slurm_job_id(root / "1")
-        slurm.client("scancel", cancelled)
-        assert run.wait(180) != 0  # the launcher raises for the job that left no result
-        err.seek(0)
-        stderr = err.read()
+    try:
+        with open(tmp_path / "sweep.err", "w+") as err:
+            run = subprocess.Popen([sys.executable, "-m", "socinf_cli", *args], cwd=tmp_path, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=err)
+            cancelled = job_id_once_written(root / "1", run, err)  # written as job 1 starts
+            slurm.client("scancel", cancelled)
+            assert run.wait(180) != 0  # the launcher raises for the job that left no result
+            err.seek(0)
+            stderr = err.read()
+        gate.set()  # the mirror answers from now on: the resumed job 1 downloads its corpus
+        _check_cancelled_then_resume(tmp_path, root, args, stderr, cancelled, shared_data_dir, slurm)
+    finally:
+        gate.set()
+        mirror.close()
+
+
+def _check_cancelled_then_resume(tmp_path, root, args, stderr, cancelled, shared_data_dir, slurm):
     assert "CANCELLED" in stderr or "has not produced any output" in stderr, stderr[-3000:]
     assert metrics(root / "0")["complete"] and not (root / "1" / "metrics.json").exists()
 
@@ -193,3 +230,29 @@ def test_a_failing_slurm_job_is_reported_with_its_own_error(tmp_path, shared_dat
     rows = missing_rows(root)
     assert len(rows) == 1 and rows[0]["dataset"].startswith("Weibo"), rows
     assert rows[0]["detail"].startswith(f"{root / '1'}: ") and "weibo: missing file" in rows[0]["detail"], rows
+
+
+OWNER = ["threat=owner", "method=lira", "method.online=true", "method.n_references=4", "target=logistic"]
+
+
+def test_owner_references_trained_as_slurm_jobs_score_exactly_like_local_ones(tmp_path, shared_data_dir, slurm):
+    """Issue 23: reference_jobs.launcher=slurm trains the owner's reference models as one array job on the
+    cluster (two per task), into the stage cache; the run then scores exactly as a run that trained them here."""
+    runs = {}
+    for where, extra in (("local", []), ("slurm", ["reference_jobs.launcher=slurm", "reference_jobs.mem_gb=1",
+                                                    "reference_jobs.references_per_job=2",
+                                                    f"reference_jobs.folder={tmp_path / 'jobs'}"])):
+        args = ["run", *TINY, *OWNER, *extra, f"hydra.run.dir={tmp_path / where}", f"data.root={tmp_path / 'data'}",
+                f"cache.dir={tmp_path / where / 'cache'}"]
+        proc = socinf(args, cwd=tmp_path, data_dir=shared_data_dir, env_extra=slurm.env, timeout=240)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[where] = metrics(tmp_path / where)
+    scripts = sorted((tmp_path / "jobs").glob("*/*_submission.sh"))
+    assert scripts and "#SBATCH --array=0-1" in scripts[0].read_text()  # 4 references, 2 per task
+    entries = sorted(p.name for p in (tmp_path / "slurm" / "cache" / "reference").glob("*.json"))
+    assert len(entries) == 4  # written by the jobs; the thresholds' four are LiRA's first four
+    assert entries == sorted(p.name for p in (tmp_path / "local" / "cache" / "reference").glob("*.json"))
+    for section in ("attack", "attacks", "baselines", "reports", "strongest", "threat"):
+        assert runs["slurm"][section] == runs["local"][section], section
+    assert (tmp_path / "slurm" / "membership_scores.csv").read_bytes() == \
+        (tmp_path / "local" / "membership_scores.csv").read_bytes()

@@ -26,7 +26,7 @@ def _compose(overrides):
 
 
 def test_the_sweep_spans_table2_cells_and_overfitting_levels_times_every_method():
-    assert len(CELLS) == 14 and len(METHODS) == 8
+    assert len(CELLS) == 14 and len(METHODS) == 9
     params = _compose(["experiment=sota", "seeds=[0,1]"]).hydra.sweeper.params
     assert params["+experiment/sota_cell"] == "glob(*)" and params.seed == "0,1"
     assert sorted(params["+experiment/sota_method"].split(",")) == METHODS
@@ -45,7 +45,8 @@ def test_cells_compose_the_dataset_and_target_they_name(cell, dataset, classes, 
 
 @pytest.mark.parametrize("method, name, extra", [
     ("socinf_gan_paper", "socinf", {"mimic.fidelity_weight": 0.0}), ("lira_online", "lira", {"method.online": True}),
-    ("rmia_synthetic", "rmia", {"method.reference_data": "synthetic"}), ("shadow", "shadow", {})])
+    ("rmia_synthetic", "rmia", {"method.reference_data": "synthetic"}), ("shadow", "shadow", {}),
+    ("rmia_online", "rmia", {"method.online": True})])
 def test_methods_compose_the_attack_they_name(method, name, extra):
     cfg = _compose(["experiment=sota", "+experiment/sota_cell=tweet4_xgboost", f"+experiment/sota_method={method}"])
     assert cfg.method.name == name
@@ -65,7 +66,7 @@ def test_a_one_cell_sota_sweep_reports_every_method(tmp_path, shared_data_dir):
     report = socinf(["report", str(sweep)], tmp_path, shared_data_dir)
     assert report.returncode == 0, report.stderr[-2000:]
     rows = list(csv.DictReader((sweep / "report" / "runs.csv").open()))
-    assert len(rows) == 8 and all(r["status"] == "complete" for r in rows)
+    assert len(rows) == 9 and all(r["status"] == "complete" for r in rows)
     assert {r["method"] for r in rows} == {"socinf", "shadow", "lira", "rmia"}
     compare = (sweep / "report" / "compare_methods.md").read_text()
     for method in ("lira", "rmia", "shadow", "loss"):

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy import sparse
 
 from generated_corpus import english_corpus, write_emoint
 from socinf.attacks.inout import kmeans_in_out_split
 from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
-from scipy import sparse
-
 from socinf.attacks.pairwise import PairwiseModel, synthesize_statistics
+from socinf.attacks.residual_mlp import ResidualMLP
 from socinf.attacks.synthesis import SynthesisConfig, change_features, format_starts, format_walk
 from socinf.data.features import KeywordFeaturizer, chinese_ngrams, english_tokens, keywords_per_class
 from socinf.data.loaders import load_corpus
@@ -225,7 +225,6 @@ def test_kmeans_split_is_per_predicted_class_and_survives_identical_rows():
 # ------------------------------------------------------------------ stage 3: mimic
 
 def test_gan_mimic_improves_fidelity_over_its_untrained_start(tweet):
-    torch.set_num_threads(1)
     corpus, s, _, X = tweet
     model = fit_local_model("xgboost", {"n_estimators": 50}, X[s.members], corpus.labels[s.members], seed=0)
     X_s = synthesize_statistics(X[s.attacker], 1200, 100, 1, np.random.default_rng(0))
@@ -240,22 +239,87 @@ def test_gan_mimic_improves_fidelity_over_its_untrained_start(tweet):
     assert gan.fidelity_weight == 0.0  # the paper's pure GAN did this, no supervised term
 
 
-def test_mimic_adam_trains_to_the_same_bits_as_torch_optim_adam(tweet, monkeypatch):
-    """attacks/adam.py replaces torch.optim.Adam only to skip torch._dynamo's import: same update exactly."""
-    import socinf.attacks.mimic as mimic_module
+def _torch_mlp(net: ResidualMLP):
+    """The torch modules the mimic was before issue 22 (nn.Sequential: Linear, LeakyReLU, residual blocks
+    x + LeakyReLU(Linear(LayerNorm(x))), Linear), holding ``net``'s weights."""
+    from torch import nn
 
-    torch.set_num_threads(1)
-    corpus, s, _, X = tweet
-    model = fit_local_model("logistic", {}, X[s.members], corpus.labels[s.members], seed=0)
-    X_s = synthesize_statistics(X[s.attacker], 400, 100, 1, np.random.default_rng(1))
-    Y_s = model.predict_proba(X_s)
-    ours = MimicGAN(X.shape[1], 4, MimicConfig(epochs=5, fidelity_weight=0.5), random_state=0).fit(X_s, Y_s)
-    monkeypatch.setattr(mimic_module, "Adam", torch.optim.Adam)
-    reference = MimicGAN(X.shape[1], 4, MimicConfig(epochs=5, fidelity_weight=0.5), random_state=0).fit(X_s, Y_s)
-    for a, b in zip(ours.generator.parameters(), reference.generator.parameters()):
-        assert torch.equal(a, b)
-    assert ours.history_ == reference.history_
-    assert not np.allclose(ours.predict_proba(X_s), MimicGAN(X.shape[1], 4, random_state=0).predict_proba(X_s))
+    class Residual(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.body = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.LeakyReLU(0.2))
+
+        def forward(self, x):
+            return x + self.body(x)
+
+    n_in = sum(net.n_in)
+    layers = ([nn.Linear(n_in, net.n_out)] if net.depth < 2 else
+              [nn.Linear(n_in, net.width), nn.LeakyReLU(0.2), *[Residual(net.width) for _ in range(net.depth - 2)],
+               nn.Linear(net.width, net.n_out)])
+    module = nn.Sequential(*layers).double()
+    module.load_state_dict({k: torch.from_numpy(v) for k, v in net.state().items()}, strict=True)
+    return module
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 10])
+def test_mimic_networks_compute_what_the_torch_modules_did(depth):
+    """The numpy networks (attacks/residual_mlp.py) are the torch model the mimic was: same layers, same
+    weight names, same answers; inputs given in blocks (the discriminator's [x, y]) read as one."""
+    rng = np.random.default_rng(depth)
+    net = ResidualMLP((7, 3), 2, depth, 5, rng, dtype=np.float64)
+    x, y = (rng.random((9, 7)) < 0.3).astype(float), rng.dirichlet(np.ones(3), 9)
+    expected = _torch_mlp(net)(torch.from_numpy(np.hstack([x, y]))).detach().numpy()
+    assert np.allclose(net.forward(x, y)[0], expected, rtol=1e-12, atol=1e-12)
+    y2 = rng.dirichlet(np.ones(3), 9)  # a block of 9 rows read by both halves of 18 (the discriminator's x)
+    assert np.allclose(net.forward(x, np.vstack([y, y2]))[0], np.vstack([net.forward(x, y)[0], net.forward(x, y2)[0]]))
+    with pytest.raises(ValueError, match="input blocks of 9 and 10 rows"):
+        net.forward(x, rng.dirichlet(np.ones(3), 10))
+    again = ResidualMLP((7, 3), 2, depth, 5, np.random.default_rng(99), dtype=np.float64)
+    again.load(net.state())
+    assert np.array_equal(again.forward(x, y)[0], net.forward(x, y)[0])
+    with pytest.raises(ValueError, match="weight"):
+        ResidualMLP((7, 3), 3, depth, 5, rng).load(net.state())  # another number of classes
+
+
+def _numeric_gradient(params: np.ndarray, loss, step: float = 1e-6) -> np.ndarray:
+    grad = np.zeros_like(params)
+    for i in range(len(params)):
+        kept = params[i]
+        params[i] = kept + step
+        up = loss()
+        params[i] = kept - step
+        down = loss()
+        params[i] = kept
+        grad[i] = (up - down) / (2 * step)
+    return grad
+
+
+@pytest.mark.parametrize("fidelity_weight", [0.0, 0.7])
+def test_mimic_gradients_are_the_derivatives_of_the_gan_losses(fidelity_weight):
+    """Eq. (2)'s and Eq. (3)'s gradients, written out by hand in attacks/mimic.py and residual_mlp.py, equal
+    the losses' finite differences for every weight of both networks (float64)."""
+    rng = np.random.default_rng(0)
+    config = MimicConfig(depth=4, width=5, d_depth=3, d_width=4, fidelity_weight=fidelity_weight)
+    gan = MimicGAN(6, 3, config, random_state=0, dtype=np.float64)
+    x, y_real = (rng.random((11, 6)) < 0.4).astype(float), rng.dirichlet(np.ones(3), 11)
+    gen, disc = gan.generator, gan.discriminator
+
+    def d_loss():
+        logits, _ = gen.forward(x)
+        return gan.discriminator_step(x, y_real, np.exp(logits) / np.exp(logits).sum(1, keepdims=True))
+
+    def g_loss():
+        return gan.generator_step(x, y_real, *gen.forward(x))
+
+    d_loss()
+    analytic = disc.grads.copy()
+    assert np.allclose(analytic, _numeric_gradient(disc.params, d_loss), rtol=1e-6, atol=1e-9)
+    disc_grads = disc.grads.copy()
+    g_loss()
+    analytic = gen.grads.copy()
+    assert np.array_equal(disc.grads, disc_grads)  # the mimic's step leaves the discriminator's gradients alone
+    assert np.abs(analytic).max() > 1e-4
+    assert np.allclose(analytic, _numeric_gradient(gen.params, g_loss), rtol=1e-6, atol=1e-9)
 
 
 def test_attacker_knowledge_experiment_sweeps_the_fraction_on_an_overfit_target():

@@ -1,5 +1,6 @@
-"""socinf's sweeper: Hydra's BasicSweeper, except that every job is checked before the first one starts and
-that with ``resume=true`` it launches only unfinished jobs.
+"""socinf's sweeper: Hydra's BasicSweeper, except that every job is checked before the first one starts, that
+with ``resume=true`` it launches only unfinished jobs, and that a worker killed by a signal fails only its own
+job (``dead_workers``).
 
 Hydra loads a sweeper only from the ``hydra_plugins`` namespace package, hence this module (shipped in the
 wheel, selected by ``conf/hydra/sweeper/socinf.yaml``). It imports nothing of the command layer: what counts
@@ -22,6 +23,11 @@ in ONE call of the real launcher (so one SLURM array, one joblib pool), each pin
 added ``hydra.sweep.subdir=<its dir>`` override. Job dirs are never renumbered. Launchers number a launch's jobs
 from one ``initial_job_idx`` on: it is the first launched job's number, so ``hydra.job.num`` is the original
 number when the launched jobs are consecutive (a sweep killed half-way), and counts on from the first one otherwise.
+
+When a launch ends in a dead worker (joblib's ``TerminatedWorkerError``: one job's worker was killed, loky then
+killed the others and failed every job), the job whose worker died gets ``failed.json`` with the signal, and
+the launch's jobs that hold neither a result nor a failure are launched again, pinned to their dirs, until none
+is left. The sweep then ends non-zero (``SweepCheck``) and ``resume=true`` completes it.
 """
 from __future__ import annotations
 
@@ -94,19 +100,24 @@ def _override_value(text: str) -> str:
 
 class SubsetLauncher:
     """A launcher's stand-in that leaves out the skipped jobs (and with ``resume`` the complete ones) and
-    launches the rest in their own dirs; with nothing to leave out, the real launcher as it is."""
+    launches the rest in their own dirs; with nothing to leave out, the real launcher as it is. A launch that
+    loses a worker is followed by another of the jobs it left without an outcome."""
 
     def __init__(self, launcher: Any, config_loader: Any, config: Any, resume: bool) -> None:
         self.launcher, self.config_loader, self.config, self.resume = launcher, config_loader, config, resume
         self.skip: set[int] = set()
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[Any]:
+        if type(self.launcher).__module__.startswith("hydra_plugins.hydra_joblib_launcher"):
+            from hydra_plugins.socinf_sweeper.dead_workers import record_exit_codes
+
+            record_exit_codes()
         nums = range(initial_job_idx, initial_job_idx + len(job_overrides))
         if not self.resume and not self.skip.intersection(nums):
-            return self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
+            return self._launch([(num, list(o)) for num, o in zip(nums, job_overrides)], pinned=False)
         from socinf.rundir import holds_result_of  # at a resumed sweep's start only: plugin discovery stays light
 
-        todo, launched, complete = [], [], []
+        todo, complete = [], []
         for num, overrides in zip(nums, job_overrides):
             if num in self.skip:
                 continue
@@ -114,12 +125,48 @@ class SubsetLauncher:
             if self.resume and holds_result_of(job_dir, overrides):
                 complete.append(subdir)
             else:
-                todo.append([*overrides, f"hydra.sweep.subdir={_override_value(subdir)}"])
-                launched.append(num)
+                todo.append((num, list(overrides)))
         if self.resume:
             listed = f" ({', '.join(complete[:20])}{' ...' if len(complete) > 20 else ''})" if complete else ""
             print(f"resume: {len(complete)} of {len(complete) + len(todo)} jobs already complete in "
                   f"{self.config.hydra.sweep.dir}, not launched{listed}; launching {len(todo)}", flush=True)
             token = os.environ.get(LAUNCH_ENV, f"{os.getpid()}-{time.time_ns()} 0").split()[0]
             os.environ[LAUNCH_ENV] = f"{token} {len(todo)}"
-        return self.launcher.launch(todo, initial_job_idx=launched[0]) if todo else []
+        return self._launch(todo, pinned=True) if todo else []
+
+    def _launch(self, jobs: list[tuple[int, list[str]]], pinned: bool) -> list:
+        """Launch ``jobs`` (number, overrides), pinned to their dirs or not; after a dead worker, again the ones
+        it left without an outcome, pinned."""
+        from hydra_plugins.socinf_sweeper.dead_workers import is_dead_worker
+
+        results: list = []
+        while jobs:
+            started = time.time()
+            batch = [[*o, f"hydra.sweep.subdir={_override_value(self._dir(num, o)[1])}"] if pinned else o
+                     for num, o in jobs]
+            try:
+                return results + list(self.launcher.launch(batch, initial_job_idx=jobs[0][0]))
+            except Exception as exc:  # noqa: BLE001 - only a dead worker is handled; anything else is re-raised
+                if not is_dead_worker(exc):
+                    raise
+            jobs, pinned = self._after_dead_worker(jobs, started), True
+        return results
+
+    def _dir(self, num: int, overrides: list[str]) -> tuple[Path, str]:
+        return _job_dir(self.config_loader, self.config, overrides, num)
+
+    def _after_dead_worker(self, jobs: list[tuple[int, list[str]]], started: float) -> list[tuple[int, list[str]]]:
+        """Record the job(s) whose worker died; the jobs left to launch again (none if none could be named)."""
+        from hydra_plugins.socinf_sweeper.dead_workers import bury, failed_since, give_up
+        from socinf.rundir import holds_result_of
+
+        dirs = [(num, o, self._dir(num, o)[0]) for num, o in jobs]
+        buried = bury([(d, o) for _, o, d in dirs], started)
+        left = [(num, o) for num, o, d in dirs if not holds_result_of(d, o) and not failed_since(d, started)]
+        print(f"sweep: a worker process died ({buried} job(s) recorded as killed in failed.json); launching the "
+              f"{len(left)} job(s) it interrupted or never started again", flush=True)
+        if not buried and len(left) == len(jobs):  # no job could be named and none finished: never loop
+            give_up([(d, o) for num, o, d in dirs if (num, o) in left])
+            return []
+        os.environ[LAUNCH_ENV] = f"{os.getpid()}-{time.time_ns()} {len(left)}"
+        return left

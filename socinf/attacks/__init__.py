@@ -9,7 +9,7 @@ _LAZY = {"SocInf": "socinf.attacks.socinf", "ShadowTraining": "socinf.attacks.sh
          "LiRA": "socinf.attacks.lira", "RMIA": "socinf.attacks.rmia", "ReferenceConfig": "socinf.attacks.references",
          "MimicConfig": "socinf.attacks.mimic", "MimicGAN": "socinf.attacks.mimic",
          "SynthesisConfig": "socinf.attacks.synthesis", "AttackContext": "socinf.attacks.base",
-         "AttackerKnowledge": "socinf.attacks.base"}
+         "AttackerKnowledge": "socinf.attacks.base", "ReferenceJobs": "socinf.attacks.reference_jobs"}
 __all__ = list(_LAZY)
 
 

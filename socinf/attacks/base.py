@@ -6,6 +6,12 @@ membership score per record (higher = more likely a member), and records with
 ``score >= threshold`` are called members. Thresholds are chosen on
 attacker-side data only, never on evaluation members.
 
+What the attacks may draw on is the threat model (``knowledge.threat``): ``attacker`` (the paper's outsider)
+holds only its population ``X_aux``; ``owner`` (the auditor's worst case, Carlini et al. 2022) also holds every
+other record of the owner (``X_owner``: the members and held-out records that are not evaluated, and the
+population) as the pool for reference and shadow models. Neither is ever told which of those records trained
+the target.
+
 An attack with ``needs_candidates = True`` (LiRA, RMIA: they compare the
 target with their own reference models record by record) is fitted with
 ``fit(target, knowledge, ctx, candidates=(X, y))``: the records ``score`` will
@@ -24,15 +30,28 @@ from socinf.cache import StageCache
 from socinf.targets.base import CountingTarget
 
 
+THREATS = ("attacker", "owner")  # threat=: who audits (socinf run's default attacker, socinf.audit's owner)
+
+
 @dataclass
 class AttackerKnowledge:
-    """The attacker's auxiliary population (disjoint from the target's members) and the input format."""
+    """The attacker's auxiliary population (disjoint from the target's members) and the input format; under
+    ``threat="owner"`` also the owner's records outside the evaluation set (``X_owner``, ``y_owner``)."""
 
     X_aux: np.ndarray
     y_aux: np.ndarray
     n_classes: int
     n_features: int
     target_size: int | None = None  # the target's training-set size, if known (reference models match it)
+    threat: str = "attacker"  # attacker | owner (THREATS)
+    X_owner: np.ndarray | None = None  # threat=owner: every owner record but the evaluation records (unlabelled
+    y_owner: np.ndarray | None = None  # as to membership: members not evaluated, held-out records, population)
+
+    def owner_records(self) -> tuple[np.ndarray, np.ndarray]:
+        """(X, y) the owner's reference and shadow models draw on besides the evaluation records."""
+        if self.X_owner is None:
+            return np.zeros((0, self.n_features)), np.zeros(0, int)
+        return self.X_owner, np.asarray(self.y_owner, dtype=int)
 
 
 @dataclass
@@ -44,6 +63,10 @@ class AttackContext:
     target_key: str = ""  # content hash identifying the target's answers
     timings: dict[str, float] = field(default_factory=dict)
     progress: Callable[[str, int], Callable[[int, int], None]] | None = None
+    reference_jobs: object = None  # where reference models train: None = here, `threads` at a time, or a
+    # socinf.attacks.reference_jobs.ReferenceJobs (launcher=slurm: submitit jobs)
+    models: dict = field(default_factory=dict)  # reference models fitted in this run, by cache key: the attacks
+    # share them even with the stage cache off
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:

@@ -11,13 +11,17 @@ score, higher = more likely a member:
 - ``gap``: 1 if the target classifies the record correctly, else 0 (the
   label-only gap attack, ``attacks/label_only.py``); its threshold is fixed.
 
-The threshold of each score is chosen on attacker-side data only: a shadow
-model (the target's algorithm, as Shadow training assumes) is fitted on a
-stratified half of the attacker's auxiliary records, and the threshold that
-best separates its answers on that half ("in") from the other half ("out",
-balanced accuracy) is applied to the target's answers. The evaluation members
-are never looked at; they only score the result. No target query is spent:
-the evaluation answers the method already paid for are reused.
+The threshold of each score is chosen without the evaluation membership: a
+model of the target's algorithm (as Shadow training assumes) plays the target
+on records whose membership in its own training is known, and the threshold
+that best separates its answers on the records it trained on ("in") from the
+others ("out", balanced accuracy) is applied to the target's answers. Under
+threat=attacker that is one shadow model on a stratified half of the
+attacker's auxiliary records; under threat=owner the owner's first reference
+models (``references.py``: the size of the target's training set, each
+candidate in half of them), on every record of their design. The evaluation
+members are never looked at; they only score the result. No target query is
+spent: the evaluation answers the method already paid for are reused.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import numpy as np
 from socinf.attacks.base import AttackContext, AttackerKnowledge, check_fitted
 from socinf.attacks.label_only import GAP_THRESHOLD, gap_attack_scores
 from socinf.attacks.shadow import check_algorithm, shadow_model
+from socinf.errors import ConfigError
 from socinf.targets.base import CountingTarget
 
 EPS = 1e-12
@@ -85,21 +90,38 @@ def baseline_scores(probs: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarr
     return {name: fn(probs, labels) for name, fn in THRESHOLD_ATTACKS.items()}
 
 
+def cut_offs(answers_in: tuple, answers_out: tuple) -> dict[str, float]:
+    """Each attack's threshold from (probabilities, labels) of models on records they did / did not train on."""
+    return {name: FIXED_THRESHOLDS.get(name) or best_threshold(fn(*answers_in), fn(*answers_out))
+            for name, fn in THRESHOLD_ATTACKS.items()}
+
+
 def attacker_side_thresholds(algorithm: str, params: dict, knowledge: AttackerKnowledge,
                              ctx: AttackContext) -> dict[str, float]:
     """Each attack's threshold from one shadow model (``algorithm`` with ``params``) on its own in/out halves of X_aux."""
     model, inside, outside = shadow_model(algorithm, params, knowledge, 0, ctx)
-    answers = {side: (np.asarray(model.predict_proba(knowledge.X_aux[rows])), knowledge.y_aux[rows])
-               for side, rows in (("in", inside), ("out", outside))}
-    return {name: FIXED_THRESHOLDS.get(name) or best_threshold(fn(*answers["in"]), fn(*answers["out"]))
-            for name, fn in THRESHOLD_ATTACKS.items()}
+    return cut_offs(*[(np.asarray(model.predict_proba(knowledge.X_aux[rows])), knowledge.y_aux[rows])
+                      for rows in (inside, outside)])
+
+
+def owner_thresholds(algorithm, params: dict, target: CountingTarget, knowledge: AttackerKnowledge,
+                     ctx: AttackContext, candidates: tuple) -> dict[str, float]:
+    """Each attack's threshold from the owner's first references, each on every record of their design."""
+    from socinf.attacks.references import N_PSEUDO_TARGETS, ReferenceConfig, pooled_answers, train_references
+
+    refs = train_references(ReferenceConfig(n_references=N_PSEUDO_TARGETS), algorithm, params, target, knowledge,
+                            ctx, candidates=candidates)
+    probs, labels, inside = pooled_answers(refs, candidates)
+    return cut_offs((probs[inside], labels[inside]), (probs[~inside], labels[~inside]))
 
 
 class ThresholdAttacks:
-    """Every threshold attack at once: ``fit`` picks each one's cut-off on one shadow model of ``algorithm``
-    (with ``params``) on the attacker's records; ``scores`` / ``thresholds_`` then score any target answers."""
+    """Every threshold attack at once: ``fit`` picks each one's cut-off on models of ``algorithm`` (with
+    ``params``): one shadow model on the attacker's records, or under threat=owner the owner's first reference
+    models; ``scores`` / ``thresholds_`` then score any target answers."""
 
     name = "thresholds"
+    needs_candidates = True  # threat=owner: the references' design includes the evaluation records (not their membership)
 
     def __init__(self, algorithm="xgboost", params=None):
         self.algorithm, self.params = algorithm, params
@@ -107,11 +129,19 @@ class ThresholdAttacks:
     def settings(self) -> None:
         check_algorithm(self.algorithm)
 
-    def fit(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext) -> dict:
+    def fit(self, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext,
+            candidates: tuple | None = None) -> dict:
         self.settings()
+        params = dict(self.params or {})
         with target.stage("baselines"):  # scored on the evaluation answers: nothing is asked; the stage shows 0
             target.book_cached(0)
-            self.thresholds_ = attacker_side_thresholds(self.algorithm, dict(self.params or {}), knowledge, ctx)
+            if knowledge.threat != "owner":
+                self.thresholds_ = attacker_side_thresholds(self.algorithm, params, knowledge, ctx)
+            elif candidates is None:
+                raise ConfigError("thresholds: under threat=owner, fit(target, knowledge, ctx, candidates=(X, y)) "
+                                  "needs the records to score (the owner's references train on half of them)")
+            else:
+                self.thresholds_ = owner_thresholds(self.algorithm, params, target, knowledge, ctx, candidates)
         return {"thresholds": dict(self.thresholds_)}
 
     def scores(self, probs: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:

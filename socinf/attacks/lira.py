@@ -2,15 +2,18 @@
 IEEE S&P 2022, Sec. IV-V).
 
 Per candidate (x, y) the statistic is the logit-scaled confidence in the true label,
-phi = log p_y - log(sum_{j != y} p_j) (= log(p_y / (1 - p_y)), probabilities clipped), which is close to
-Gaussian over models trained with or without x. The attacker fits Gaussians to phi over its reference
-models (``references.py``):
+phi = log p_y - log(sum_{j != y} p_j) in float64 (``references.logit_confidence``: the other classes summed
+themselves, so a float32 answer of exactly 1.0 keeps its information, and exact 0.0 / 1.0 stay finite), which
+is close to Gaussian over models trained with or without x. The attack fits Gaussians to phi over its
+reference models (``references.py``):
 
-- offline (default): every reference is OUT for every candidate; one-sided test against the OUT Gaussian,
-  score = log P(phi_out < phi_target) = log norm.cdf(phi_target; mu_out, sigma_out). (The log of the
-  paper's p-value complement: the same ranking, without ties at 1.0 for strongly memorised records.)
-- online (``online=True``): each reference also trains on a random half of the candidates; score = the
-  log likelihood ratio of the IN and OUT Gaussians, log N(phi; mu_in, sigma_in) - log N(phi; mu_out, sigma_out).
+- offline (default): one-sided test against the Gaussian of the references that did not train on x (all of
+  them under threat=attacker; about half under threat=owner), score = log P(phi_out < phi_target) =
+  log norm.cdf(phi_target; mu_out, sigma_out). (The log of the paper's p-value complement: the same
+  ranking, without ties at 1.0 for strongly memorised records.)
+- online (``online=True``): each candidate is IN for half of the references (threat=attacker: they also
+  train on a random half of the candidates; threat=owner: always); score = the log likelihood ratio of the
+  IN and OUT Gaussians, log N(phi; mu_in, sigma_in) - log N(phi; mu_out, sigma_out).
 
 ``fixed_variance``: one sigma over all candidates' reference statistics (the paper's recommendation when
 references are few) instead of one per candidate; ``None`` chooses fixed below 64 references. Only the
@@ -24,7 +27,8 @@ from typing import ClassVar, Optional
 
 import numpy as np
 
-from socinf.attacks.references import EPS, ReferenceAttack, ReferenceConfig, View
+from socinf.attacks.reference_attack import ReferenceAttack, View
+from socinf.attacks.references import ReferenceConfig
 from socinf.settings import BOOLEAN
 
 FIXED_VARIANCE_BELOW = 64  # references: below this, one global sigma (Carlini et al., Sec. V-B)
@@ -32,16 +36,9 @@ FIXED_VARIANCE_BELOW = 64  # references: below this, one global sigma (Carlini e
 
 @dataclass
 class LiRAConfig(ReferenceConfig):
-    online: bool = False  # references also train on half the candidates (IN/OUT Gaussians)
-    fixed_variance: Optional[bool] = None  # None: fixed when n_references < 64
+    fixed_variance: Optional[bool] = None  # None: fixed when fewer than 64 references
 
-    constraints: ClassVar[dict] = {**ReferenceConfig.constraints, "online": [BOOLEAN], "fixed_variance": [None, BOOLEAN]}
-
-
-def logit_confidence(p_y: np.ndarray) -> np.ndarray:
-    """phi = log(p / (1 - p)) of the true-class probability, clipped to [EPS, 1 - EPS]."""
-    p = np.clip(np.asarray(p_y, dtype=np.float64), EPS, 1.0 - EPS)
-    return np.log(p) - np.log1p(-p)
+    constraints: ClassVar[dict] = {**ReferenceConfig.constraints, "fixed_variance": [None, BOOLEAN]}
 
 
 def _gaussian(phi: np.ndarray, mask: np.ndarray, fixed: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -60,13 +57,14 @@ def _gaussian(phi: np.ndarray, mask: np.ndarray, fixed: bool) -> tuple[np.ndarra
 
 class LiRA(ReferenceAttack):
     """LiRA with ``n_references`` references of ``algorithm`` / ``params`` (``reference_model=target``) or a
-    generic MLP with ``mlp_params`` (``reference_model=mlp``), trained on the attacker's ``population`` or
-    on ``synthetic`` records (``synthesis``: a ``SynthesisConfig`` or mapping); offline unless ``online``."""
+    generic MLP with ``mlp_params`` (``reference_model=mlp``), trained on the attacker's ``population`` (the owner's
+    records under threat=owner) or on ``synthetic`` records (``synthesis``: a ``SynthesisConfig`` or mapping);
+    offline unless ``online``; ``n_references`` None: 16, or 64 under threat=owner."""
 
     name = "lira"
     settings_class = LiRAConfig
 
-    def __init__(self, algorithm="xgboost", params=None, n_references: int = LiRAConfig.n_references,
+    def __init__(self, algorithm="xgboost", params=None, n_references: Optional[int] = LiRAConfig.n_references,
                  reference_model: str = LiRAConfig.reference_model, reference_data: str = LiRAConfig.reference_data,
                  online: bool = LiRAConfig.online, fixed_variance: Optional[bool] = LiRAConfig.fixed_variance,
                  synthesis=None, mlp_params=None):
@@ -76,7 +74,7 @@ class LiRA(ReferenceAttack):
 
     def _fixed(self) -> bool:
         if self.fixed_variance is None:
-            return self.n_references < FIXED_VARIANCE_BELOW
+            return self.n_references_ < FIXED_VARIANCE_BELOW
         return bool(self.fixed_variance)
 
     def _fit_more(self, refs, target, ctx) -> dict:
@@ -85,7 +83,7 @@ class LiRA(ReferenceAttack):
     def _scores(self, view: View, pseudo: int | None) -> np.ndarray:
         from scipy.stats import norm  # here: scipy.stats costs ~1 s to import, and the CLI's config imports LiRAConfig
 
-        phi_target, phi = logit_confidence(view.target_p), logit_confidence(view.ref_p)
+        phi_target, phi = view.target_phi, view.ref_phi
         mean_out, sd_out = _gaussian(phi, ~view.ref_in, self._fixed())
         if not self.online:
             return norm.logcdf(phi_target, mean_out, sd_out)

@@ -7,44 +7,27 @@ y = F_mimic(x) (fake). Both are trained by alternating back-propagation on the
 standard GAN losses; the generator uses the non-saturating form. A supervised
 term, ``fidelity_weight`` x cross-entropy to the target's answer, is added by
 default (``mimic=gan``); ``mimic=gan_paper`` sets it to 0: the paper's pure GAN.
-Sparse records are densified one batch at a time (training) or one bounded block at a time (prediction).
+
+Both networks are numpy ``ResidualMLP``s (``socinf.attacks.residual_mlp``: why not torch) trained with Adam.
+Sparse records are densified one batch at a time (training) or one bounded block at a time (prediction): memory
+for a batch, never n x d.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
+from threadpoolctl import threadpool_limits
 
 from socinf.attacks.adam import Adam
 from socinf.attacks.mimic_config import GAN_KEYS, MimicConfig  # noqa: F401 - re-exported
+from socinf.attacks.residual_mlp import ResidualMLP
 from socinf.sparse import as_csr, dense_batches, is_sparse
 
-
-class _ResidualBlock(nn.Module):
-    """x + LeakyReLU(Linear(LayerNorm(x))): one of the hidden layers of width ``width``."""
-
-    def __init__(self, width: int):
-        super().__init__()
-        self.body = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.LeakyReLU(0.2))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
-
-
-def _mlp(n_in: int, n_out: int, depth: int, width: int) -> nn.Sequential:
-    """``depth`` linear layers: input layer, (depth - 2) residual hidden layers, output layer.
-
-    Why residual: a plain 10-layer stack trained as a GAN generator collapsed to
-    one class on Tweet(4) (label agreement 0.23 with the target); with
-    pre-LayerNorm residual layers of the same size it reaches 0.98.
-    """
-    if depth < 2:
-        return nn.Sequential(nn.Linear(n_in, n_out))
-    hidden = [_ResidualBlock(width) for _ in range(depth - 2)]
-    return nn.Sequential(nn.Linear(n_in, width), nn.LeakyReLU(0.2), *hidden, nn.Linear(width, n_out))
+# Part of the stage cache's key of a fitted mimic: a mimic trained by other code (1: torch, up to issue 22) is
+# another model, even under the same settings and seed.
+IMPLEMENTATION = 2
+LOG_EPS = 1e-8  # inside the fidelity term's log
 
 
 def fidelity(p_mimic: np.ndarray, p_target: np.ndarray) -> dict:
@@ -57,94 +40,125 @@ def fidelity(p_mimic: np.ndarray, p_target: np.ndarray) -> dict:
     }
 
 
-def _batch_source(X):
-    """``rows(idx)``: the float32 tensor of records ``idx`` of ``X``; a sparse ``X`` is densified one batch at a
-    time (the same values as indexing its dense form: memory for one batch, not n x d)."""
+def _batch_source(X, dtype):
+    """``rows(idx)``: records ``idx`` of ``X`` as a dense ``dtype`` array; a sparse ``X`` is densified one batch
+    at a time (the same values as indexing its dense form)."""
     if is_sparse(X):
         X = as_csr(X)
-        return lambda idx: torch.from_numpy(X[idx.numpy()].toarray().astype(np.float32, copy=False))
-    X_t = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    return lambda idx: X_t[idx]
+        return lambda idx: X[idx].toarray().astype(dtype, copy=False)
+    X = np.asarray(X, dtype=dtype)
+    return lambda idx: X[idx]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 + 0.5 * np.tanh(0.5 * z)  # = 1 / (1 + exp(-z)), without overflow
+
+
+def _bce_with_logits(logits: np.ndarray, target: float) -> tuple[float, np.ndarray]:
+    """Mean binary cross-entropy of ``logits`` against the constant label ``target`` (0 or 1), and its
+    gradient with respect to the logits."""
+    loss = float(np.logaddexp(0.0, -logits if target else logits).mean())
+    return loss, (_sigmoid(logits) - target) / len(logits)
 
 
 class MimicGAN:
     """The mimic F_mimic and its discriminator; ``config`` is a ``MimicConfig`` (its GAN fields are used)."""
 
-    def __init__(self, n_features: int, n_classes: int, config: MimicConfig | None = None, random_state: int = 0):
+    def __init__(self, n_features: int, n_classes: int, config: MimicConfig | None = None, random_state: int = 0,
+                 dtype=np.float32):
         self.n_features, self.n_classes, self.random_state = n_features, n_classes, random_state
         self.config = config or MimicConfig()
         for key in GAN_KEYS:
             setattr(self, key, getattr(self.config, key))
-        torch.manual_seed(self.random_state)
-        self.generator = _mlp(self.n_features, self.n_classes, self.depth, self.width)
-        self.discriminator = _mlp(self.n_features + self.n_classes, 1, self.d_depth, self.d_width)
+        rng = np.random.default_rng([self.random_state, 0])
+        self.generator = ResidualMLP(self.n_features, self.n_classes, self.depth, self.width, rng, dtype)
+        self.discriminator = ResidualMLP((self.n_features, self.n_classes), 1, self.d_depth, self.d_width, rng, dtype)
+        self.dtype = np.dtype(dtype)
         self.history_: list[dict] = []
 
     def to_state(self) -> dict:
         """Plain data (numbers, strings, numpy weights) that ``from_state`` rebuilds the fitted GAN from."""
-        weights = {part: {k: v.detach().numpy().copy() for k, v in getattr(self, part).state_dict().items()}
-                   for part in ("generator", "discriminator")}
         return {"n_features": self.n_features, "n_classes": self.n_classes, "random_state": self.random_state,
-                "config": asdict(self.config), "history": self.history_, **weights}
+                "config": asdict(self.config), "history": self.history_,
+                "generator": self.generator.state(), "discriminator": self.discriminator.state()}
 
     @classmethod
     def from_state(cls, state: dict) -> "MimicGAN":
         gan = cls(int(state["n_features"]), int(state["n_classes"]), MimicConfig(**state["config"]),
                   int(state["random_state"]))
         for part in ("generator", "discriminator"):
-            tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in state[part].items()}
-            getattr(gan, part).load_state_dict(tensors, strict=True)  # shapes checked against the config
+            getattr(gan, part).load(state[part])  # names and shapes checked against the config
         gan.history_ = list(state["history"])
         return gan
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities of records ``X`` (dense, or sparse densified a bounded block at a time)."""
-        self.generator.eval()
-        with torch.no_grad():
-            logits = [self.generator(torch.as_tensor(block)) for block in dense_batches(X)]
-        if not logits:
-            return np.zeros((0, self.n_classes))
-        return torch.softmax(torch.cat(logits), dim=1).double().numpy()
+        if not is_sparse(X):
+            logits, _ = self.generator.forward(np.asarray(X, dtype=self.dtype))
+            return _softmax(logits).astype(np.float64)
+        blocks = [_softmax(self.generator.forward(block)[0]) for block in dense_batches(X, dtype=self.dtype)]
+        return np.concatenate(blocks).astype(np.float64) if blocks else np.zeros((0, self.n_classes))
 
-    def _train_step(self, x: torch.Tensor, y_real: torch.Tensor, opt_g: Adam, opt_d: Adam) -> tuple[float, float]:
-        """One batch: a discriminator step, then a mimic step; returns both losses."""
-        gen, disc, bce = self.generator, self.discriminator, F.binary_cross_entropy_with_logits
-        y_fake = torch.softmax(gen(x), dim=1)
-        ones, zeros = torch.ones(len(x), 1), torch.zeros(len(x), 1)
-        # Eq. (2): the discriminator learns [x, F_target(x)] real vs [x, F_mimic(x)] fake.
-        d_loss = bce(disc(torch.cat([x, y_real], 1)), ones) + bce(disc(torch.cat([x, y_fake.detach()], 1)), zeros)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        # Eq. (3): the mimic learns to make its answers pass as the target's.
-        g_loss = bce(disc(torch.cat([x, y_fake], 1)), ones)
+    def discriminator_step(self, x: np.ndarray, y_real: np.ndarray, y_fake: np.ndarray) -> float:
+        """Eq. (2): the discriminator's loss on [x, F_target(x)] (real) and [x, F_mimic(x)] (fake); its
+        gradient goes to ``discriminator.grads``."""
+        # Both halves in one pass (rows are independent): half the calls of two passes, x projected once.
+        judged, trace = self.discriminator.forward(x, np.concatenate([y_real, y_fake]))
+        loss_real, d_real = _bce_with_logits(judged[: len(x)], 1.0)
+        loss_fake, d_fake = _bce_with_logits(judged[len(x) :], 0.0)
+        self.discriminator.backward(trace, np.concatenate([d_real, d_fake]))
+        return loss_real + loss_fake
+
+    def generator_step(self, x: np.ndarray, y_real: np.ndarray, logits: np.ndarray, trace: list) -> float:
+        """Eq. (3), non-saturating: the mimic's loss for its answers being told apart from the target's, plus
+        ``fidelity_weight`` x their cross-entropy to the target's; its gradient goes to ``generator.grads``
+        (the discriminator's weights get none)."""
+        y_fake = _softmax(logits)
+        judged, disc_trace = self.discriminator.forward(x, y_fake)
+        loss, d_judged = _bce_with_logits(judged, 1.0)
+        (d_y,) = self.discriminator.backward(disc_trace, d_judged, weights=False, inputs=(1,))
         if self.fidelity_weight > 0:
-            g_loss = g_loss - self.fidelity_weight * (y_real * torch.log(y_fake + 1e-8)).sum(1).mean()
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        return d_loss.item(), g_loss.item()
+            loss -= self.fidelity_weight * float((y_real * np.log(y_fake + LOG_EPS)).sum(1).mean())
+            d_y = d_y - (self.fidelity_weight / len(x)) * y_real / (y_fake + LOG_EPS)
+        d_logits = y_fake * (d_y - (d_y * y_fake).sum(1, keepdims=True))  # through the softmax
+        self.generator.backward(trace, d_logits)
+        return loss
 
-    def fit(self, X: np.ndarray, Y_target: np.ndarray, progress=None) -> "MimicGAN":
+    def _train_step(self, x: np.ndarray, y_real: np.ndarray, opt_g: Adam, opt_d: Adam) -> tuple[float, float]:
+        """One batch: a discriminator step, then a mimic step (against the updated discriminator)."""
+        logits, trace = self.generator.forward(x)
+        d_loss = self.discriminator_step(x, y_real, _softmax(logits))
+        opt_d.step()
+        g_loss = self.generator_step(x, y_real, logits, trace)
+        opt_g.step()
+        return d_loss, g_loss
+
+    def fit(self, X, Y_target: np.ndarray, progress=None) -> "MimicGAN":
         if X.shape[0] == 0:
             raise ValueError("MimicGAN.fit: no records to mimic (X is empty)")
-        rows = _batch_source(X)
-        Y_t = torch.as_tensor(np.asarray(Y_target), dtype=torch.float32)
+        with threadpool_limits(limits=1, user_api="blas"):  # layers of 50-64 units: BLAS threads cost, not pay
+            return self._fit(X, np.asarray(Y_target, dtype=self.dtype), progress)
+
+    def _fit(self, X, Y: np.ndarray, progress) -> "MimicGAN":
+        rows, n = _batch_source(X, self.dtype), X.shape[0]
         gen, disc = self.generator, self.discriminator
-        opts = (Adam(gen.parameters(), lr=self.lr_g, betas=(0.5, 0.999)),
-                Adam(disc.parameters(), lr=self.lr_d, betas=(0.5, 0.999)))
-        g = torch.Generator().manual_seed(self.random_state)
+        opt_g = Adam(gen.params, gen.grads, lr=self.lr_g, betas=(0.5, 0.999))
+        opt_d = Adam(disc.params, disc.grads, lr=self.lr_d, betas=(0.5, 0.999))
+        rng = np.random.default_rng([self.random_state, 1])
         for epoch in range(self.epochs):
-            gen.train()
-            disc.train()
-            order = torch.randperm(X.shape[0], generator=g)
+            order = rng.permutation(n)
             d_sum = g_sum = 0.0
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                d_loss, g_loss = self._train_step(rows(idx), Y_t[idx], *opts)
+                d_loss, g_loss = self._train_step(rows(idx), Y[idx], opt_g, opt_d)
                 d_sum += d_loss * len(idx)
                 g_sum += g_loss * len(idx)
-            self.history_.append({"epoch": epoch + 1, "d_loss": d_sum / X.shape[0], "g_loss": g_sum / X.shape[0]})
+            self.history_.append({"epoch": epoch + 1, "d_loss": d_sum / n, "g_loss": g_sum / n})
             if progress is not None:
                 progress(epoch + 1, self.epochs)
         return self

@@ -14,7 +14,7 @@ from socinf.attacks import diagnostics
 from socinf.attacks.attack_model import AttackModel, AttackModelConfig, attack_model_settings
 from socinf.attacks.base import AttackContext, AttackerKnowledge, check_fitted
 from socinf.attacks.inout import kmeans_in_out_split
-from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
+from socinf.attacks.mimic import IMPLEMENTATION, MimicConfig, MimicGAN, fidelity
 from socinf.attacks.synthesis import SynthesisConfig, check_applies, synthesize
 from socinf.cache import content_key
 from socinf.errors import ConfigError
@@ -126,7 +126,7 @@ class SocInf:
             tick = ctx.progress("mimic GAN epochs", m["epochs"]) if ctx.progress else None
             return gan.fit(syn.X[train], syn.Y[train], progress=tick)
 
-        key = content_key("mimic", syn_key, ctx.target_key, m, ctx.seed)
+        key = content_key("mimic", syn_key, ctx.target_key, m, ctx.seed, IMPLEMENTATION)
         mimic, _ = ctx.cache.get_or_compute("mimic", key, compute, {"mimic": m, "synthesis_key": syn_key,
                                                                      "target_key": ctx.target_key, "seed": ctx.seed})
         after = fidelity(mimic.predict_proba(syn.X[held_out]), syn.Y[held_out])

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from socinf.data.registry import CorpusFiles, PinnedFile, corpus_files
 from socinf.errors import DataError
-from socinf.io import file_mode
+from socinf.io import file_mode, storage_error
 
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60
@@ -155,6 +155,38 @@ def _reason(exc: Exception) -> str:
     return "timed out" if "timed out" in text.lower() else text.splitlines()[0][:200] if text else type(exc).__name__
 
 
+class _TooLong(Exception):
+    """A download past its pinned size."""
+
+
+class _Capped:
+    """The file pooch streams a download into, refusing bytes past the pinned size (``_TooLong``)."""
+
+    def __init__(self, fh, size: int):
+        self.fh, self.size, self.written = fh, size, 0
+
+    def write(self, chunk: bytes) -> None:
+        self.written += len(chunk)
+        if self.written > self.size:
+            raise _TooLong()
+        self.fh.write(chunk)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+def _capped(downloader, size: int):
+    """``downloader`` (pooch's) writing through ``_Capped`` into the temporary file pooch names."""
+
+    def download(source_url, output_file, pup, check_only=False):
+        if check_only:
+            return downloader(source_url, output_file, pup, check_only=True)
+        with open(output_file, "w+b") as fh:
+            return downloader(source_url, _Capped(fh, size), pup)
+
+    return download
+
+
 def _download(spec: CorpusFiles, pinned: PinnedFile, folder: Path, url: str, bar) -> None:
     import pooch
     import requests
@@ -166,11 +198,16 @@ def _download(spec: CorpusFiles, pinned: PinnedFile, folder: Path, url: str, bar
     downloader = pooch.HTTPDownloader(progressbar=bar_obj, timeout=_TIMEOUT_S, chunk_size=1 << 16)
     alt = f"point data.dir= / SOCINF_DATA_DIR at a folder holding {spec.folder}/{pinned.name}"
     try:
-        path = pup.fetch(pinned.name, downloader=downloader)
+        path = pup.fetch(pinned.name, downloader=_capped(downloader, pinned.size))
         os.chmod(path, file_mode())  # pooch's temporary file was private (0600)
     except requests.exceptions.RequestException as exc:
         raise DataError(f"{spec.corpus}: cannot download {pinned.name} from {url}: {_reason(exc)}; check the "
                         f"network or data.url_base, or {alt} (SHA-256 {pinned.sha256})") from None
+    except _TooLong:  # pooch removed its temporary file
+        raise DataError(f"{spec.corpus}: {pinned.name} from {url} sends more than its pinned {pinned.size} bytes; "
+                        f"stopped there; check data.url_base, or {alt} (SHA-256 {pinned.sha256})") from None
+    except OSError as exc:  # the data home is full, read-only or not ours: pooch removed its temporary file
+        raise storage_error(exc, folder / pinned.name) or exc from None
     except ValueError as exc:  # pooch: hash mismatch (the temporary file is already deleted)
         got = re.search(r"\(([0-9a-f]{64})\)", str(exc))
         raise DataError(f"{spec.corpus}: {pinned.name} downloaded from {url} has SHA-256 "

@@ -16,6 +16,7 @@ import numpy as np
 from socinf.data.corpus import Corpus
 from socinf.data.dataset_config import LANGUAGES, SUPPORTED_CLASSES, WEIBO_DOMAINS, check_num_classes
 from socinf.data.registry import EMOTIONS, corpus_files
+from socinf.data.labels import class_order
 from socinf.errors import DataError, SocinfError
 
 SPLITS = ("train", "dev", "test")  # rank order: a duplicate keeps its earliest split
@@ -212,7 +213,7 @@ def load_csv_corpus(path: str | Path, label_column: str, id_column: str | None =
     if not path.is_file():
         raise DataError(f"dataset.path={path}: no such CSV file")
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, dtype={label_column: str})  # labels as written: "01" is not silently 1
     except (ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc})") from None
     if len(df) == 0:
@@ -233,23 +234,24 @@ def load_csv_corpus(path: str | Path, label_column: str, id_column: str | None =
         row, col = np.argwhere(~np.isfinite(matrix))[0]
         raise DataError(f"{path}: feature column {feats.columns[col]!r} holds {matrix[row, col]} in row {row + 2}; "
                         "expected finite numbers")
-    values, labels = np.unique(df[label_column].to_numpy(), return_inverse=True)
+    beyond = np.abs(matrix) > np.finfo(np.float32).max  # features are float32, as the model is trained on them
+    if beyond.any():
+        row, col = np.argwhere(beyond)[0]
+        raise DataError(f"{path}: feature column {feats.columns[col]!r} holds {matrix[row, col]:g} in row {row + 2}; "
+                        f"expected numbers within float32's range (|x| <= {np.finfo(np.float32).max:.3g})")
+    raw = df[label_column].astype(str).str.strip().to_numpy()
+    values = class_order(raw, f"{path}: label column {label_column!r}")
+    index = {c: i for i, c in enumerate(values)}
+    labels = np.array([index[v] for v in raw], dtype=np.int64)
     if len(values) < 2:
         raise DataError(f"{path}: label column {label_column!r} has one class ({values[0]!r}); membership "
                         "inference needs a classifier of at least 2 classes")
     ids = df[id_column].astype(str).tolist() if id_column else [str(i) for i in range(len(df))]
     return Corpus(
-        name="csv", texts=ids, labels=labels.astype(np.int64), class_names=[str(v) for v in values],
+        name="csv", texts=ids, labels=labels, class_names=values,
         language="tabular", features=feats.to_numpy(dtype=np.float32), feature_names=[str(c) for c in feats.columns],
         dedup={"raw": len(df), "duplicates_removed": 0, "conflicting_dropped": 0, "empty_dropped": 0},
     )
-
-
-def _class_order(labels: set[str]) -> list[str]:
-    """Sorted class names; integer labels in numeric order (2 before 10)."""
-    if all(label.lstrip("-").isdigit() for label in labels):
-        return sorted(labels, key=int)
-    return sorted(labels)
 
 
 def load_text_corpus(path: str | Path, text_column: str = "text", label_column: str = "label",
@@ -266,7 +268,7 @@ def load_text_corpus(path: str | Path, text_column: str = "text", label_column: 
     rows = read_labelled_texts(path, text_column, label_column)
     labels = {label for _, _, label in rows}
     kept, counts = _dedup([(text, label, 0) for _, text, label in rows], {c: c for c in labels}, str(path))
-    class_names = _class_order({label for label, _ in kept.values()})
+    class_names = class_order({label for label, _ in kept.values()}, f"{path}: label column {label_column!r}")
     if len(class_names) < 2:
         raise DataError(f"{path}: label column {label_column!r} has {len(class_names)} class(es) "
                         f"({', '.join(class_names) or 'none'}) after deduplication; membership inference against a "

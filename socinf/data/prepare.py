@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from socinf.cache import StageCache, content_key
-from socinf.data.dataset_config import USER_FILES
+from socinf.data.dataset_config import USER_FILES, DatasetConfig
 from socinf.data.features import KeywordFeaturizer, keywords_per_class
 from socinf.data.splits import Splits, make_splits
 from socinf.errors import ConfigError, DataError
@@ -87,14 +87,18 @@ def _splits_of_file(corpus, ds, evaluation, seed: int, source: Path) -> Splits:
     try:
         splits = _splits(corpus, ds, evaluation, seed)
     except ConfigError as exc:
+        if not str(exc).startswith("eval.size"):  # a split setting out of range: its own line names it
+            raise
         raise DataError(f"{source}: {len(corpus)} distinct labelled records after deduplication, too few for the "
                         f"splits ({exc}); give more records or lower eval.size") from None
     for part in ("members", "heldout", "attacker"):
         present = set(corpus.labels[getattr(splits, part)].tolist())
         for c, name in enumerate(corpus.class_names):
             if c not in present:
+                why = (f"dataset.attacker_fraction={ds.attacker_fraction:g} keeps too few of them" if part == "attacker"
+                       and ds.attacker_fraction < 1 else "expected at least 4 per class")
                 raise DataError(f"{source}: class {name!r} has {int((corpus.labels == c).sum())} distinct records "
-                                f"after deduplication, none left for the {part} split; expected at least 4 per class")
+                                f"after deduplication, none left for the {part} split; {why}")
     return splits
 
 
@@ -115,6 +119,9 @@ def _prepare(ds, evaluation, seed: int, source: Path) -> PreparedData:
         featurizer = KeywordFeaturizer(corpus.language, counts, ds.keyword_method, ds.min_df, ds.ngram_min, ds.ngram_max)
         members = splits.members
         featurizer.fit([corpus.texts[i] for i in members], corpus.labels[members])  # the owner's half only
+        if not featurizer.keywords_:
+            raise ConfigError(f"dataset.min_df={ds.min_df}: no keyword candidate occurs in that many of the "
+                              f"{len(members)} texts the target trains on; expected a much smaller count (default {DatasetConfig.min_df})")
         X, names = featurizer.transform(corpus.texts), list(featurizer.keywords_)
         X = X.toarray().astype(np.uint8) if ds.features == "dense" else X  # dense: the arrays of socinf < issue 22
         info["keywords"] = {"method": ds.keyword_method, "requested_per_class": counts, "selected": len(names),

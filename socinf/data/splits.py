@@ -37,7 +37,7 @@ class Splits:
 
 
 def stratified_cut(idx: np.ndarray, labels: np.ndarray, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
-    first, second = [], []
+    first, second = [np.zeros(0, dtype=idx.dtype)], [np.zeros(0, dtype=idx.dtype)]  # an empty idx cuts in two empties
     for cls in np.unique(labels[idx]):
         members = idx[labels[idx] == cls]
         members = members[rng.permutation(len(members))]
@@ -48,6 +48,20 @@ def stratified_cut(idx: np.ndarray, labels: np.ndarray, fraction: float, rng) ->
 
 
 HELDOUT_SHARE = 0.5  # of the non-member records: the held-out half (evaluation non-members)
+
+
+def _check_sides(labels: np.ndarray, members: np.ndarray, rest: np.ndarray, split: str, fraction: float) -> None:
+    """The target must see every class, and some records must stay out of its training set (range-checked
+    here, with the corpus's own counts, before anything is trained)."""
+    setting = f"dataset.member_fraction={fraction:g}" if split == "random" else f"dataset.split={split}"
+    if len(rest) == 0:
+        raise ConfigError(f"{setting}: every one of the {len(members)} records trains the target, none is left "
+                          "to be a non-member; expected a fraction that leaves records out")
+    missing = np.setdiff1d(np.unique(labels), labels[members])
+    if len(missing):
+        c = int(missing[0])
+        raise ConfigError(f"{setting}: class {c} ({int((labels == c).sum())} records) gets no member, so the target "
+                          "would never see it; expected a fraction that gives every class members")
 
 
 def make_splits(corpus: Corpus, split: str, member_fraction: float, attacker_fraction: float,
@@ -64,6 +78,7 @@ def make_splits(corpus: Corpus, split: str, member_fraction: float, attacker_fra
         members, rest = stratified_cut(everything, labels, member_fraction, rng)
     else:
         raise ConfigError(f"dataset.split={split!r}: expected one of {', '.join(SPLIT_RULES)}")
+    _check_sides(labels, members, rest, split, member_fraction)
     heldout, attacker_side = stratified_cut(rest, labels, HELDOUT_SHARE, rng)
     # its own stream: the held-out and evaluation draws stay the same at every attacker_fraction
     attacker, _ = stratified_cut(attacker_side, labels, attacker_fraction, np.random.default_rng([seed, 7]))

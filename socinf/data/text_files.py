@@ -80,7 +80,7 @@ def _delimited_rows(path: Path, text: str, delimiter: str, text_column: str, lab
 
 def _json_lines_rows(path: Path, text: str, text_column: str, label_column: str) -> list[Row]:
     rows = []
-    for line, raw in enumerate(text.splitlines(), 1):
+    for line, raw in enumerate(text.split("\n"), 1):  # "\n" only: U+2028 and friends may sit inside a string
         if not raw.strip():
             continue
         try:

@@ -142,11 +142,13 @@ def print_run_summary(result: dict, run_dir: Path, console: Console | None = Non
     print_verdict(result.get("verdict") or {}, console)
     t, a, c, q = result["target"], result["attack"], result["collision"], result["queries"]
     proto = result["protocol"]
+    threat = result.get("threat", "attacker")
     title = (f"{result['method']['name']} vs {t['name']} on {result['dataset']['label']}, "  # (not [...]: rich markup)
              f"protocol {proto['name']} (synthesis={proto['synthesis']}, split={proto['split']}, "
-             f"non-members={proto['eval_nonmembers']})")
-    table = Table(title=title, show_header=True, caption="accuracy / precision / recall at thresholds chosen on "
-                  "attacker-side data only; AUC and TPR at low FPR need no threshold. " + FLAG_NOTE)
+             f"non-members={proto['eval_nonmembers']}), threat={threat}")
+    chosen = "the owner's reference models" if threat == "owner" else "attacker-side data only"
+    table = Table(title=title, show_header=True, caption=f"accuracy / precision / recall at thresholds chosen on "
+                  f"{chosen}; AUC and TPR at low FPR need no threshold. " + FLAG_NOTE)
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = verdict_rows(result.get("strongest") or {})

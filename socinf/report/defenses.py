@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from socinf.io import atomic_write_text
+from socinf.report.frame import labelled_dataset
 
 ACCURACY_BUDGET = 0.02  # test accuracy a "good trade-off" may give up, absolute
 ATTACK_METRICS = (("auc", "AUC"), ("tpr_at_1pct_fpr", "TPR @ 1% FPR"))
@@ -43,7 +44,7 @@ def defense_rows(runs) -> pd.DataFrame:
     rows = []
     for run in _complete(runs):
         target, baselines = run["target"], run.get("baselines") or {}
-        row = {"protocol": run.get("protocol", {}).get("name", "honest"), "dataset": run["dataset"]["label"],
+        row = {"protocol": run.get("protocol", {}).get("name", "honest"), "dataset": labelled_dataset(run["dataset"]["label"], run.get("threat")),
                "target": target["name"], "defense": _setting(run),
                "seed": run.get("seed"), "test_accuracy": target.get("test_accuracy"),
                "overfitting_gap": target.get("overfitting_gap"),

@@ -1,9 +1,11 @@
 """A sweep as a table: one row per job (complete or failed), and the paper's published Table II.
 
 Every row carries the cell it belongs to — protocol, dataset label ("Tweet(4)"),
-target, method, attack model, defense, seed — so a failed job still lands in
-its cell (read from the job's own ``.hydra/config.yaml``) and is listed as
-missing there, never silently dropped.
+target, method, attack model, defense, seed, threat model — so a failed job still
+lands in its cell (read from the job's own ``.hydra/config.yaml``) and is listed as
+missing there, never silently dropped. A job run under ``threat=owner`` says so in
+its dataset label (``Tweet(4) [threat=owner]``), so no table mixes it with the
+paper's attacker setting, and every table names it.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from socinf.attacks.diagnostics import failed
 from socinf.data.dataset_config import DatasetConfig
 from socinf.protocol import protocol_name
 from socinf.data.prepare import dataset_label
-from socinf.report.runs import SweepRuns
+from socinf.report.sweep import SweepRuns
 
 PAPER_ROWS = ("Tweet(2)", "Tweet(4)", "Weibo(3)", "Weibo(5)")
 PAPER_TARGETS = ("remote", "logistic", "xgboost")  # the paper's BigML, Logistics, Xgboost columns
@@ -51,8 +53,10 @@ def at_paper_sizes(cfg: dict, eval_members=None) -> bool:
         return False
     if any(ds.get(k, getattr(DatasetConfig, k)) != getattr(DatasetConfig, k) for k in PAPER_DATA_DEFAULTS):
         return False
-    size = eval_members if eval_members is not None else (cfg.get("eval") or {}).get("size")
-    return size == PAPER_EVAL_MEMBERS
+    if eval_members is not None:
+        return eval_members == PAPER_EVAL_MEMBERS
+    # a job that failed before scoring: `auto` draws PAPER_EVAL_MEMBERS at the paper's data, which it asked for
+    return (cfg.get("eval") or {}).get("size", "auto") in (PAPER_EVAL_MEMBERS, "auto")
 
 
 def paper_table2() -> pd.DataFrame:
@@ -80,10 +84,20 @@ def _job_config(run_dir: str) -> dict:
         return {}
 
 
+THREAT = "attacker"  # socinf run's default threat model: the paper's, unmarked in every table
+
+
+def labelled_dataset(label: str, threat: str | None) -> str:
+    """The dataset label a table shows: with the threat model where it is not the paper's attacker."""
+    return label if threat in (None, THREAT) else f"{label} [threat={threat}]"
+
+
 def _cell_of(cfg: dict) -> dict:
     ds = cfg.get("dataset", {})
     protocol = protocol_name(cfg.get("synthesis", {}).get("name"), cfg.get("eval", {}).get("nonmembers"))
-    return {"protocol": protocol, "dataset": dataset_label(ds.get("name", "?"), ds.get("num_classes") or "?"),
+    threat = cfg.get("threat", THREAT)
+    return {"protocol": protocol, "threat": threat,
+            "dataset": labelled_dataset(dataset_label(ds.get("name", "?"), ds.get("num_classes") or "?"), threat),
             "target": cfg.get("target", {}).get("name", "?"), "method": cfg.get("method", {}).get("name", "?"),
             "attack_model": cfg.get("attack", {}).get("name", "?"),
             "defense": cfg.get("defense", {}).get("name", "none"), "seed": cfg.get("seed")}
@@ -167,9 +181,10 @@ def _complete_row(run: dict) -> dict:
     """A complete job's row; a saved ``socinf.audit`` result (no config, protocol or dataset) is the user's own."""
     cfg = run.get("config") or {}
     attack, target = run.get("attack") or {}, run.get("target") or {}
+    threat = run.get("threat", THREAT)
     row = {**_cell_of(cfg), "_config": cfg, "protocol": (run.get("protocol") or {}).get("name", "audit"),
-           "dataset": (run.get("dataset") or {}).get("label", "your records"), "status": "complete",
-           "run_dir": run["run_dir"], "error": ""}
+           "threat": threat, "dataset": labelled_dataset((run.get("dataset") or {}).get("label", "your records"), threat),
+           "status": "complete", "run_dir": run["run_dir"], "error": ""}
     if not cfg:
         row.update(method=(run.get("method") or {}).get("name") or "thresholds", target=target.get("name", "?"))
     row.update({k: attack.get(k) for k in ATTACK_METRICS})
@@ -191,13 +206,13 @@ def runs_frame(runs: SweepRuns) -> pd.DataFrame:
     """One row per job: cell keys, status, metrics (complete jobs), error (failed jobs)."""
     rows = [_complete_row(r) for r in runs.complete]
     for f in runs.failed:
-        cfg = _job_config(f["run_dir"])
-        rows.append({**_cell_of(cfg), "_config": cfg, "status": "failed", "run_dir": f["run_dir"],
+        cfg = f["config"] if "config" in f else _job_config(f["run_dir"])  # the reader's checked config
+        rows.append({**_cell_of(cfg), "_config": cfg, "status": f.get("status", "failed"), "run_dir": f["run_dir"],
                      "error": f["error"], "baselines": {}, "paper_sizes": at_paper_sizes(cfg)})
     _mark_variants(rows)
     for row, job in zip(rows, [*runs.complete, *runs.failed]):
         row["overrides"] = parse_overrides(job.get("overrides") or [])
-    columns = CELL + ["method", "method_label", "attack_model", "defense", "seed", "status", "run_dir", "error", "baselines",
+    columns = CELL + ["threat", "method", "method_label", "attack_model", "defense", "seed", "status", "run_dir", "error", "baselines",
                       "overrides", *ATTACK_METRICS, *(f"strongest_{k}" for k in STRONGEST),
                       "strongest_auc_ci95_low", "strongest_auc_ci95_high", "collision_ceiling",
                       "target_train_accuracy", "target_test_accuracy", "overfitting_gap", "eval_member_share",

@@ -19,7 +19,7 @@ from rich.table import Table
 from socinf.io import atomic_write_text
 from socinf.report.frame import ATTACK_METRICS, STRONGEST, runs_frame, varying_overrides
 
-FIXED = ["dataset", "target", "method", "attack_model", "defense", "protocol", "seed", "status", "error"]
+FIXED = ["dataset", "target", "method", "attack_model", "defense", "protocol", "threat", "seed", "status", "error"]
 TAIL = [*ATTACK_METRICS, *(f"strongest_{k}" for k in STRONGEST), "strongest_auc_ci95_low",
         "strongest_auc_ci95_high", "target_train_accuracy", "target_test_accuracy", "overfitting_gap",
         "collision_ceiling"]

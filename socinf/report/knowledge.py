@@ -14,7 +14,7 @@ import pandas as pd
 
 from socinf.attacks.diagnostics import failed
 from socinf.io import atomic_write_text
-from socinf.report.frame import markdown_table
+from socinf.report.frame import labelled_dataset, markdown_table
 from socinf.report.runs import SweepRuns
 
 GROUP = ["protocol", "dataset", "target", "method"]
@@ -24,7 +24,7 @@ def _rows(runs: SweepRuns) -> pd.DataFrame:
     rows = []
     for run in (r for r in runs.complete if r.get("config")):  # socinf run's jobs
         aucs = [b["auc"] for b in run.get("baselines", {}).values() if b.get("auc") is not None]
-        rows.append({"protocol": run["protocol"]["name"], "dataset": run["dataset"]["label"],
+        rows.append({"protocol": run["protocol"]["name"], "dataset": labelled_dataset(run["dataset"]["label"], run.get("threat")),
                      "target": run["target"].get("name"), "method": run["method"]["name"], "seed": run.get("seed"),
                      "attacker_fraction": run.get("config", {}).get("dataset", {}).get("attacker_fraction", 1.0),
                      "attacker_records": run["dataset"].get("splits", {}).get("attacker"),

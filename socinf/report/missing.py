@@ -21,7 +21,8 @@ def applies(runs) -> bool:
 
 def missing_rows(runs) -> pd.DataFrame:
     frame = runs_frame(runs)
-    rows = [{**{c: f[c] for c in COLUMNS[1:-1]}, "kind": "failed job", "detail": f"{f.run_dir}: {f.error}"}
+    rows = [{**{c: f[c] for c in COLUMNS[1:-1]}, "kind": "failed job" if f.status == "failed" else f"{f.status} job",
+             "detail": f.error if f.status == "unreadable" else f"{f.run_dir}: {f.error}"}
             for _, f in frame[frame.status != "complete"].iterrows()]
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -22,7 +22,7 @@ import pandas as pd
 from rich.table import Table
 
 from socinf.io import atomic_write_text
-from socinf.report.frame import markdown_table
+from socinf.report.frame import labelled_dataset, markdown_table
 from socinf.report.runs import SweepRuns
 
 GROUP = ["protocol", "dataset", "target", "variant"]
@@ -45,7 +45,7 @@ def _rows(runs: SweepRuns) -> pd.DataFrame:
     rows = []
     for run in (r for r in runs.complete if r.get("config")):  # socinf run's jobs (a saved audit has no levels)
         target = run.get("target", {})
-        row = {"protocol": run["protocol"]["name"], "dataset": run["dataset"]["label"], "target": target.get("name"),
+        row = {"protocol": run["protocol"]["name"], "dataset": labelled_dataset(run["dataset"]["label"], run.get("threat")), "target": target.get("name"),
                "defense": run.get("config", {}).get("defense", {}).get("name", "none"),
                "method": run["method"]["name"], "attack_model": run["method"].get("attack_model"),
                "params": _params(run), "variant": _variant(run), "seed": run.get("seed"),

@@ -32,7 +32,7 @@ from fastapi.responses import Response
 from socinf.io import atomic_write_json
 from socinf.serve.config import ServeConfig
 from socinf.serve.guard import InputError, RequestGuard, ServerStats, error  # noqa: F401 - ServerStats re-exported
-from socinf.serve.limits import BoundedH11Protocol, scan_json
+from socinf.serve.limits import BoundedH11Protocol, InFlightLimit, open_connection_limit, scan_json
 from socinf.serve.model import ServedModel
 from socinf.settings import settings_from
 from socinf.sparse import is_sparse, values
@@ -40,6 +40,7 @@ from socinf.targets.codec import decode_compact_instances, decode_sparse_instanc
 
 log = logging.getLogger("socinf.serve")
 STATS_FILE = "stats.json"
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 PARSE_INLINE_BYTES = 256 * 1024  # smaller bodies are parsed on the event loop (a thread hop costs more)
 
 
@@ -49,7 +50,7 @@ def parse_instances(body: bytes, served: ServedModel, max_batch: int):
     d = served.n_features
     X = decode_compact_instances(body, d)
     if X is None:
-        problem = scan_json(body, 2 * max_batch * d)  # the sparse encoding: two numbers a non-zero
+        problem = scan_json(body, max_batch * d)  # a sparse instance: two numbers a non-zero (sent when smaller)
         if problem:
             raise InputError(problem)
         try:
@@ -86,41 +87,49 @@ def _instances(instances: list, d: int):
     return X.astype(np.float64)
 
 
+def _first_entry(X, bad, columns=None) -> tuple | None:
+    """(row, column, value) of the first entry of ``X`` in ``columns`` (None: all) whose value ``bad`` flags:
+    of a dense ``X`` any entry, of a sparse one a stored entry (an absent one is 0)."""
+    if is_sparse(X):
+        coo = X.tocoo()
+        hit = bad(coo.data)
+        if columns is not None:
+            keep = np.zeros(X.shape[1], bool)
+            keep[columns] = True
+            hit &= keep[coo.col]
+        first = np.flatnonzero(hit)[:1]
+        return (coo.row[first[0]], coo.col[first[0]], coo.data[first[0]]) if len(first) else None
+    found = np.argwhere(bad(X if columns is None else X[:, columns]))
+    if not len(found):
+        return None
+    row, col = found[0]
+    col = col if columns is None else columns[col]
+    return row, col, X[row, col]
+
+
 def _check_values(X, served: ServedModel) -> None:
-    """Finite numbers, and 0 or 1 in every binary feature (of a sparse ``X``: its stored entries)."""
+    """Finite numbers within float32's range, and 0 or 1 in every binary feature."""
     if not np.isfinite(values(X)).all():
         raise InputError("instances must hold finite numbers (no NaN or infinity)")
-    if is_sparse(X):
-        X = X.tocoo()
-        binary = np.zeros(served.n_features, bool)
-        binary[served.binary_columns] = True
-        bad = np.flatnonzero(binary[X.col] & (X.data != 0) & (X.data != 1))
-        first = (X.row[bad[0]], X.col[bad[0]], X.data[bad[0]]) if len(bad) else None
-    else:
-        block = X[:, served.binary_columns]
-        bad = np.argwhere((block != 0) & (block != 1))
-        first = (bad[0][0], served.binary_columns[bad[0][1]], block[tuple(bad[0])]) if len(bad) else None
-    if first is not None:
-        row, col, value = first
-        name = served.schema["features"][col]["name"]
-        raise InputError(f"instance {row}, feature {name!r} is binary: allowed 0 or 1, got {value:g}")
+    names = [f["name"] for f in served.schema["features"]]
+    beyond = _first_entry(X, lambda v: np.abs(v) > FLOAT32_MAX)  # the model computes in float32: 1e300 -> inf
+    if beyond is not None:
+        row, col, value = beyond
+        raise InputError(f"instance {row}, feature {names[col]!r}: {value:g} is beyond float32's range "
+                         f"(|x| <= {FLOAT32_MAX:.4g}), in which the model computes")
+    not_binary = _first_entry(X, lambda v: (v != 0) & (v != 1), served.binary_columns)
+    if not_binary is not None:
+        row, col, value = not_binary
+        raise InputError(f"instance {row}, feature {names[col]!r} is binary: allowed 0 or 1, got {value:g}")
 
 
 def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
     """The API's routes; every check before a route answers is ``RequestGuard``'s."""
-    guard = RequestGuard(serve_cfg)
+    guard = RequestGuard(serve_cfg, served.n_features)
     stats = guard.stats
-
-    @asynccontextmanager
-    async def lifespan(app):
-        watchdog = asyncio.create_task(_watch_parent(app)) if serve_cfg.exit_with_parent else None
-        yield
-        if watchdog:
-            watchdog.cancel()
-        if stats_file is not None:
-            atomic_write_json(stats_file, asdict(stats))
-
-    app = FastAPI(title="socinf serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(title="socinf serve", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=_lifespan(serve_cfg.exit_with_parent, stats, stats_file))
+    app.add_middleware(InFlightLimit, limit=serve_cfg.max_connections, exempt=("/healthz",))
     app.state.stats = stats
 
     @app.get("/healthz")
@@ -142,14 +151,16 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
         if denied is not None:
             stats.rejected += 1
             return denied
-        body = guard.throttled() or await guard.body_or_error(request)
-        if not isinstance(body, bytearray):
-            return body
         try:
+            body = guard.throttled() or await guard.body_or_error(request)
+            if not isinstance(body, bytearray):
+                return body
             answer = await guard.once(request.headers.get("idempotency-key"), body, lambda: answer_body(body))
         except InputError as exc:
             stats.rejected += 1
             return error(422, str(exc))
+        finally:
+            guard.release(request)  # the body's bytes leave serve.max_inflight_bytes once it is answered
         return Response(answer, media_type="application/json")
 
     async def answer_body(body: bytes) -> bytes:
@@ -166,6 +177,21 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
                            "model_id": served.model_id}, separators=(",", ":")).encode()
 
     return app
+
+
+def _lifespan(exit_with_parent: bool, stats, stats_file: Path | None):
+    """Start-up and shutdown: the parent watchdog (a spawned server), the counters saved to ``stats_file``."""
+
+    @asynccontextmanager
+    async def lifespan(app):
+        watchdog = asyncio.create_task(_watch_parent(app)) if exit_with_parent else None
+        yield
+        if watchdog:
+            watchdog.cancel()
+        if stats_file is not None:
+            atomic_write_json(stats_file, asdict(stats))
+
+    return lifespan
 
 
 async def _watch_parent(app) -> None:
@@ -185,11 +211,14 @@ def check_serve_config(serve_cfg) -> ServeConfig:
 
 
 def server_config(app, serve_cfg) -> uvicorn.Config:
-    """uvicorn's settings that keep the server bounded: connections (503 beyond), keep-alive, header size and
-    the time to send a request head (``BoundedH11Protocol``)."""
-    protocol = type("HeaderTimeoutH11", (BoundedH11Protocol,), {"header_timeout_s": serve_cfg.header_timeout_s})
+    """uvicorn's settings that keep the server bounded: open connections (``BoundedH11Protocol``: the idle one
+    unused longest is closed beyond ``open_connection_limit``; requests in flight are ``InFlightLimit``'s, so idle
+    clients never keep /healthz or a request out), keep-alive, header size and the time to send a request head."""
+    protocol = type("BoundedServeH11", (BoundedH11Protocol,),
+                    {"header_timeout_s": serve_cfg.header_timeout_s,
+                     "max_open": open_connection_limit(serve_cfg.max_connections)})
     return uvicorn.Config(app, host=serve_cfg.host, port=serve_cfg.port, log_level="warning", access_log=False,
-                          timeout_graceful_shutdown=5, http=protocol, limit_concurrency=serve_cfg.max_connections,
+                          timeout_graceful_shutdown=5, http=protocol, limit_concurrency=None,
                           timeout_keep_alive=5, h11_max_incomplete_event_size=64 * 1024)  # request line + headers
 
 

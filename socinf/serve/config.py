@@ -11,6 +11,7 @@ from typing import ClassVar, Optional
 
 from socinf.errors import ConfigError
 from socinf.owner.models import LOCAL_MODELS
+from socinf.secrets import API_KEY
 from socinf.settings import BOOLEAN, TEXT, Interval, Options
 
 WEAK_KEYS = frozenset({"change-me", "changeme", "secret", "password", "test", "test-key", "api-key", "apikey",
@@ -27,15 +28,17 @@ class ServeConfig:
     rate_limit: Optional[float] = None  # requests per second, None = unlimited
     max_batch: int = 4096
     max_body_bytes: int = 64 * 1024 * 1024  # checked from Content-Length and while reading: 413 beyond
-    max_connections: int = 64  # uvicorn limit_concurrency: 503 beyond
+    max_connections: int = 64  # requests in flight (an idle connection is not one): 503 beyond; /healthz exempt
+    max_inflight_bytes: int = 128 * 1024 * 1024  # request bodies held at once, all requests together: 503 beyond
     header_timeout_s: float = 10.0  # a connection must send a complete request head within this, or is closed
     port_file: Optional[str] = None  # written once listening (used by target=remote)
     exit_with_parent: bool = False  # a server spawned by target=remote stops if its client dies
 
     constraints: ClassVar[dict] = {
-        "model": [Options(LOCAL_MODELS)], "host": [TEXT], "port": [Interval(int, 0, 65535)], "api_key": [None, TEXT],
+        "model": [Options(LOCAL_MODELS)], "host": [TEXT], "port": [Interval(int, 0, 65535)], "api_key": [None, API_KEY],
         "rate_limit": [None, Interval(float, 0, 1e6, "right")], "max_batch": [Interval(int, 1, 1_000_000)],
         "max_body_bytes": [Interval(int, 1, 2**31)], "max_connections": [Interval(int, 1, 100_000)],
+        "max_inflight_bytes": [Interval(int, 1, 2**40)],
         "header_timeout_s": [Interval(float, 0, 3600, "right")], "port_file": [None, TEXT],
         "exit_with_parent": [BOOLEAN],
     }

@@ -10,11 +10,16 @@
   allows: the parser never builds more than ``max_batch`` x features floats.
 - ``BoundedH11Protocol``: uvicorn's HTTP/1.1 protocol, but a connection that
   has not sent a complete request head within ``header_timeout_s`` is closed
-  (half-open and slow-header clients hold no slot for ever).
+  (half-open and slow-header clients hold no slot for ever), and beyond
+  ``max_open`` connections the one idle longest is closed for the newcomer.
+- ``InFlightLimit``: requests being answered at once (``serve.max_connections``,
+  503 beyond); ``/healthz`` is exempt, idle connections are not counted.
 """
 from __future__ import annotations
 
 import asyncio
+import json
+import resource
 import time
 from collections import OrderedDict
 
@@ -96,9 +101,9 @@ class ReplayMemory:
             self.size -= len(self.answers.popitem(last=False)[1])
 
 
-def scan_json(body: bytes, max_numbers: int, chunk: int = 1 << 20) -> str | None:
-    """Why ``body`` must not reach ``json.loads`` (a 422 message), or None. Linear, vectorised in 1 MB chunks
-    (a few MB of scratch memory whatever the body size), no Python objects per byte."""
+def scan_json(body: bytes, max_numbers: int, chunk: int = 1 << 18) -> str | None:
+    """Why ``body`` must not reach ``json.loads`` (a 422 message), or None. Linear, vectorised in 256 KB chunks
+    (a few MB of scratch memory whatever the body size, per request being scanned), no Python objects per byte."""
     if b"\\" in body:
         return "escapes in strings are not accepted (the body holds numbers and one key)"
     quotes, depth, commas, digits = 0, 0, 0, 0  # carried across chunks (digits: the run of digits so far)
@@ -109,11 +114,11 @@ def scan_json(body: bytes, max_numbers: int, chunk: int = 1 << 20) -> str | None
         digits = len(raw) - 1 - int(breaks[-1]) if len(breaks) else digits + len(raw)
         if runs.max() > MAX_NUMBER_DIGITS or digits > MAX_NUMBER_DIGITS:
             return f"a number with more than {MAX_NUMBER_DIGITS} digits"
-        in_string = (np.cumsum(raw == ord('"')) + quotes) % 2 == 1  # no escapes (checked above)
+        in_string = (np.cumsum(raw == ord('"'), dtype=np.int32) + quotes % 2) % 2 == 1  # no escapes (checked above)
         quotes += int(np.count_nonzero(raw == ord('"')))
         step = np.isin(raw, (ord("["), ord("{"))).astype(np.int8) - np.isin(raw, (ord("]"), ord("}")))
         step[in_string] = 0
-        levels = np.cumsum(step, dtype=np.int64) + depth
+        levels = np.cumsum(step, dtype=np.int32) + depth
         if len(levels) and levels.max() > MAX_DEPTH:
             return f"JSON nested deeper than {MAX_DEPTH} levels; expected {{\"instances\": [[...], ...]}}"
         depth = int(levels[-1]) if len(levels) else depth
@@ -123,22 +128,75 @@ def scan_json(body: bytes, max_numbers: int, chunk: int = 1 << 20) -> str | None
     return None
 
 
+def open_connection_limit(max_requests: int) -> int:
+    """Open connections a server keeps: well above the requests it answers at once, well below its file
+    descriptors (the process's soft ``RLIMIT_NOFILE``, less a margin for its own files)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    room = soft - 64 if soft != resource.RLIM_INFINITY else 1 << 20
+    return max(8, min(max(256, 4 * max_requests), room))
+
+
+class InFlightLimit:
+    """ASGI middleware: at most ``limit`` requests being answered at once (503 with Retry-After beyond), the
+    ``exempt`` paths (``/healthz``) never counted nor refused. Idle connections count for nothing here."""
+
+    def __init__(self, app, limit: int, exempt: tuple[str, ...] = ()):
+        self.app, self.limit, self.exempt, self.active = app, limit, exempt, 0
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            return await self.app(scope, receive, send)
+        if self.active >= self.limit:
+            body = json.dumps({"detail": f"{self.active} requests in flight (serve.max_connections={self.limit}); "
+                                         "retry shortly"}).encode()
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1"),
+                                    (b"content-length", str(len(body)).encode())]})
+            return await send({"type": "http.response.body", "body": body})
+        self.active += 1
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
 class BoundedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol; a connection without a complete request head after ``header_timeout_s`` is closed."""
+    """uvicorn's h11 protocol; a connection without a complete request head after ``header_timeout_s`` is closed,
+    and past ``max_open`` open connections the one idle for longest is closed to make room (a client holding
+    connections it does not use cannot lock others out)."""
 
     header_timeout_s = ServeConfig.header_timeout_s  # server_config() sets the run's own
+    max_open = 256
     _header_timer: asyncio.TimerHandle | None = None
+    _idle_since: float | None = None  # monotonic time this connection last had no request in flight
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
+        self._idle_since = time.monotonic()
         self._arm()
+        if len(self.connections) > self.max_open:
+            self._evict_idle()
+
+    def _evict_idle(self) -> None:
+        idle = [c for c in self.connections if c is not self and getattr(c, "_idle_since", None) is not None]
+        if idle:
+            oldest = min(idle, key=lambda c: c._idle_since)
+            oldest._idle_since = None
+            oldest.transport.close()
+        else:  # every other connection has a request in flight: this one waits its turn elsewhere
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.conn.their_state == h11.IDLE:  # bytes of a request head, not all of it yet
+        if self.conn.their_state == h11.IDLE:  # bytes of a request head, not all of it yet: still idle
             self._arm()
         else:
             self._disarm()
+            self._idle_since = None  # a request is being read or answered: never evicted
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._idle_since = time.monotonic()
 
     def connection_lost(self, exc) -> None:
         self._disarm()

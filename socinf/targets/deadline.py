@@ -55,8 +55,43 @@ class _Backend(httpcore.SyncBackend):
         return _Stream(super().connect_tcp(host, port, timeout, local_address, socket_options), self.clock)
 
 
+MAX_BYTES = "socinf_max_bytes"  # request extension: the most answer bytes this request may read
+
+
+class AnswerTooLarge(Exception):
+    """An answer longer than its request's ``MAX_BYTES`` (or compressed although ``identity`` was asked)."""
+
+
+class _CappedStream(httpx.SyncByteStream):
+    def __init__(self, inner, cap: int):
+        self.inner, self.cap = inner, cap
+
+    def __iter__(self):
+        seen = 0
+        for chunk in self.inner:
+            seen += len(chunk)
+            if seen > self.cap:
+                raise AnswerTooLarge(f"more than {self.cap} bytes")
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _capped(response: httpx.Response, cap: int) -> None:
+    """Refuse an answer past ``cap`` bytes before reading it (its Content-Length) or while reading it."""
+    encoding = response.headers.get("content-encoding", "identity").lower()
+    if encoding not in ("", "identity"):
+        raise AnswerTooLarge(f"compressed ({encoding}) although the request asked for identity")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise AnswerTooLarge(f"{declared} bytes declared, at most {cap}")
+    response.stream = _CappedStream(response.stream, cap)
+
+
 class DeadlineTransport(httpx.HTTPTransport):
-    """``httpx.HTTPTransport`` whose requests each end by ``deadline_s`` seconds after they start."""
+    """``httpx.HTTPTransport`` whose requests each end by ``deadline_s`` seconds after they start, and read at
+    most the request's ``MAX_BYTES`` extension of answer (an answer's size follows from rows x classes)."""
 
     def __init__(self, deadline_s: float | None, **kwargs):
         super().__init__(**kwargs)
@@ -68,6 +103,8 @@ class DeadlineTransport(httpx.HTTPTransport):
         try:
             response = super().handle_request(request)
             try:
+                if request.extensions.get(MAX_BYTES) is not None:
+                    _capped(response, request.extensions[MAX_BYTES])
                 response.read()  # the whole body within the same deadline (the client reads every answer anyway)
             except BaseException:
                 response.close()

@@ -15,6 +15,10 @@ charged.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
+import posixpath
+import socket
 import sqlite3
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -22,7 +26,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from socinf.errors import ConfigError
+from socinf.errors import ConfigError, SocinfError, StorageError
+from socinf.io import storage_error
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS answers (
     endpoint TEXT NOT NULL, model_id TEXT NOT NULL, record BLOB NOT NULL, probs BLOB NOT NULL,
@@ -50,36 +55,126 @@ def record_keys(X) -> list[bytes]:
 
 
 
-_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", "ip6-localhost"}
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def _host(host: str) -> str:
+    """One spelling per host: an IP literal in any form the resolver accepts (``127.1``, ``2130706433``,
+    ``0x7f000001``, ``0177.0.0.1``, ``[::ffff:127.0.0.1]``) as its canonical address, any loopback address or
+    name (and ``0.0.0.0`` / ``::``, which connect to this machine) as ``127.0.0.1``, a name lower-cased without
+    its trailing dot."""
+    host = host.lower().rstrip(".")
+    if host in _LOOPBACK_NAMES:
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 zone (%eth0) is not the host
+    except ValueError:
+        try:  # the resolver's legacy IPv4 forms (inet_aton): shortened, decimal, hex and octal parts
+            address = ipaddress.ip_address(socket.inet_aton(host)) if host else None
+        except OSError:
+            address = None
+    if address is None:
+        return host.encode("idna").decode("ascii") if not host.isascii() else host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback or address.is_unspecified:
+        return "127.0.0.1"
+    return f"[{address.compressed}]" if address.version == 6 else address.compressed
+
+
+def _path(path: str) -> str:
+    """``/a/./b//c/`` -> ``/a/b/c``; dot segments and repeated or trailing slashes name the same resource."""
+    if not path.strip("/."):
+        return ""
+    normal = posixpath.normpath("/" + path.lstrip("/"))
+    return "" if normal == "/" else normal
+
+
 def normalise_url(url: str) -> str:
-    """One spelling per endpoint: scheme and host lower-cased, localhost = 127.0.0.1 = ::1, the port explicit,
-    no trailing slash (``HTTP://LocalHost/`` -> ``http://127.0.0.1:80``). Other strings pass unchanged."""
+    """One spelling per endpoint, so a budget follows the server and not how its URL is written: scheme and host
+    lower-cased, the host as ``_host`` spells it, the port explicit, no user info, query or fragment, the path
+    without dot segments and trailing slashes (``HTTP://LocalHost./`` -> ``http://127.0.0.1:80``). Other
+    strings pass unchanged."""
     parts = urlsplit(str(url).strip())
-    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return str(url).rstrip("/")
-    scheme, host = parts.scheme.lower(), parts.hostname.lower()
-    host = "127.0.0.1" if host in _LOOPBACK else (f"[{host}]" if ":" in host else host)
     try:
         port = parts.port or _DEFAULT_PORTS[scheme]
     except ValueError:  # a port that is not a number: leave the URL as written
         return str(url).rstrip("/")
-    return f"{scheme}://{host}:{port}{parts.path.rstrip('/')}"
+    try:
+        host = _host(parts.hostname)
+    except UnicodeError:
+        host = parts.hostname.lower()
+    return f"{scheme}://{host}:{port}{_path(parts.path)}"
+
+
+_STORAGE_CODES = {13: "no space left on the device (SQLITE_FULL)", 8: "the file is read-only (SQLITE_READONLY)",
+                  14: "it cannot be opened for writing (SQLITE_CANTOPEN)", 10: "a disk I/O error (SQLITE_IOERR)"}
+_DAMAGE_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB: only these may mean a damaged file
+
+
+def _why_unwritable(path: Path) -> str:
+    """What the file system says about ``path``'s folder: read-only, not writable, full, or nothing."""
+    folder = path.parent
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return ""
+    if stat.f_flag & os.ST_RDONLY:
+        return "; its file system is mounted read-only"
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "; permission denied"
+    if stat.f_bavail * stat.f_frsize < 1024 * 1024:
+        return "; its file system is full"
+    return ""
+
+
+def _intact(path: Path) -> bool | None:
+    """``PRAGMA integrity_check`` on a read-only connection: True ok, False damaged, None could not run it."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        return False if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _DAMAGE_CODES else None
+
+
+def ledger_problem(path: Path, exc: sqlite3.DatabaseError) -> SocinfError:
+    """The one line for a query-cache failure. "Corrupt" only when SQLite's own integrity check says so: a full
+    or read-only disk is a StorageError whose advice keeps the file (it holds the answers paid for and the
+    budget ledger; deleting it would reset the budget)."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    keep = "the file is kept as it is (its answers and budget ledger are intact)"
+    if code in _STORAGE_CODES:
+        return StorageError(f"{path}: the query cache and budget ledger cannot be written: {_STORAGE_CODES[code]}"
+                            f"{_why_unwritable(path)}; {keep}; free space or make it writable, or point data.root "
+                            "elsewhere (a new ledger starts its budget count from zero)")
+    intact = _intact(path) if code in _DAMAGE_CODES else None
+    if intact is False:
+        return ConfigError(f"{path}: not a usable query cache (SQLite: {exc}; PRAGMA integrity_check fails); "
+                           "delete the file (its answers and budget ledger are lost) or point data.root elsewhere")
+    return StorageError(f"{path}: the query cache failed (SQLite: {exc}{_why_unwritable(path)}); "
+                        f"{'PRAGMA integrity_check says the file is intact; ' if intact else ''}{keep}")
 
 
 def _usable(method):
-    """A query-cache operation whose SQLite file turns out corrupt ends in one line with the fix."""
+    """A query-cache operation that fails ends in one line (``ledger_problem``); another job holding the lock
+    past the timeout is not a failure of the file and is raised as it is."""
 
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):  # another job held it past the timeout: not corrupt
+            if "locked" in str(exc) or "busy" in str(exc):
                 raise
-            raise ConfigError(f"{self.path}: not a usable query cache ({exc}); delete the file (its answers and "
-                              "budget ledger are lost) or point data.root elsewhere") from None
+            raise ledger_problem(self.path, exc) from None
+        except OSError as exc:
+            raise storage_error(exc, self.path) or exc from None
 
     return wrapper
 

@@ -29,45 +29,21 @@ import httpx
 import numpy as np
 
 from socinf.errors import ConfigError, QueryBudgetExceeded, RemoteTargetError
+from socinf.secrets import scrub
 from socinf.settings import settings_from
 from socinf.targets.base import check_answers
 from socinf.sparse import to_format
 from socinf.targets.codec import SPARSE, encode_records
-from socinf.targets.deadline import DeadlineTransport
+from socinf.targets.deadline import MAX_BYTES, AnswerTooLarge, DeadlineTransport
 from socinf.targets.query_cache import QueryCache, normalise_url, record_keys
+from socinf.targets.remote_http import (LOCAL_ERRORS, MAX_SCHEMA_BYTES, RETRY_STATUSES, answer_cap, error_detail,
+                                        retry_after, schema_number, scrubbed)
 from socinf.targets.remote_settings import RemoteSettings
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # not one INFO line per request in the run log
 WIRE_TOLERANCE = 1e-6  # float noise on a row sum sent as JSON
 MAX_WAIT_S = 60.0  # one back-off or Retry-After wait is capped here
-RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 REFUSED_RETRIES, REFUSED_WAIT_S = 2, 0.25  # a refused connection: nobody listens, a long back-off helps nobody
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:  # an HTTP date: fall back to our own back-off
-        return None
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
-        detail = None
-    return str(detail) if detail else response.text[:200]
-
-
-def _number(value, what: str, where: str, low: float = 0.0) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, (bool, str)) or not np.isfinite(number) or number < low:
-        raise RemoteTargetError(f"{where}: {what}={value!r} in the schema; expected a number >= {low:g}")
-    return number
 
 
 def remote_settings(url, api_key, settings, fields: dict) -> RemoteSettings:
@@ -96,6 +72,7 @@ class RemoteTarget:
         self.url = s.url.rstrip("/")
         headers = self._auth_headers(s.api_key) if s.api_key else {}
         limits = httpx.Limits(max_keepalive_connections=1, keepalive_expiry=30)
+        headers["Accept-Encoding"] = "identity"  # an answer's size is then its length on the wire (answer_cap)
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=s.timeout_s,
                                   transport=DeadlineTransport(s.deadline_s, limits=limits))
         self.batch_size, self.timeout_s, self.max_retries, self.backoff_s = s.batch_size, s.timeout_s, s.max_retries, s.backoff_s
@@ -118,6 +95,7 @@ class RemoteTarget:
         return {"X-API-Key": api_key}
 
     # ------------------------------------------------------------------ connection and schema
+    @scrubbed
     def connect(self) -> dict:
         """``GET /v1/schema``: the input format, the classes and the model id (the attacker's only knowledge)."""
         response = self._request("GET", "/v1/schema")
@@ -132,7 +110,7 @@ class RemoteTarget:
         self.schema, self.n_features = schema, n_features
         self.owner_model_id = self.model_id  # the id `socinf serve` wrote to its membership_split.json
         if schema.get("max_batch") is not None:
-            max_batch = _number(schema["max_batch"], "max_batch", where, low=1)
+            max_batch = schema_number(schema["max_batch"], "max_batch", where, low=1)
             self.batch_size = min(self.batch_size, int(max_batch))
         self._row_sums = self._row_sum_bounds(schema, where)
         self.idempotent = schema.get("idempotency") is True
@@ -149,18 +127,19 @@ class RemoteTarget:
         output = schema.get("output") or {}
         if not isinstance(output, dict):
             raise RemoteTargetError(f"{where}: output={str(output)[:60]!r} in the schema; expected an object")
-        low = _number(output.get("row_sum_min", 1.0), "output.row_sum_min", where)
-        high = _number(output.get("row_sum_max", 1.0), "output.row_sum_max", where)
+        low = schema_number(output.get("row_sum_min", 1.0), "output.row_sum_min", where)
+        high = schema_number(output.get("row_sum_max", 1.0), "output.row_sum_max", where)
         digits = output.get("round_digits")
         slack = 0.0
         if digits is not None:
-            slack = len(self.classes) * 0.5 * 10.0 ** -int(_number(digits, "output.round_digits", where, low=1))
+            slack = len(self.classes) * 0.5 * 10.0 ** -int(schema_number(digits, "output.round_digits", where, low=1))
         return min(low, 1.0) - WIRE_TOLERANCE, min(high, 1.0 + slack) + WIRE_TOLERANCE
 
     def close(self) -> None:
         self._http.close()
 
     # ------------------------------------------------------------------ the black box
+    @scrubbed
     def predict_proba(self, X) -> np.ndarray:
         """Answers on records ``X`` (dense or sparse; a record is the same record in either format)."""
         X = to_format(X, None)
@@ -211,8 +190,10 @@ class RemoteTarget:
     def _predict_batch(self, rows) -> np.ndarray:
         body = encode_records(rows, self.sparse_ok)
         key = hashlib.sha256(body).hexdigest()[:32]
-        response = self._request("POST", "/v1/predict", body, charge=rows.shape[0], idempotency_key=key)
-        return self._checked_probabilities(response, rows.shape[0])
+        n = rows.shape[0]
+        response = self._request("POST", "/v1/predict", body, charge=n, idempotency_key=key,
+                                 max_bytes=answer_cap(n, len(self.classes)))
+        return self._checked_probabilities(response, n)
 
     def _checked_probabilities(self, response: httpx.Response, n: int) -> np.ndarray:
         where = f"POST {self.url}/v1/predict"
@@ -252,7 +233,7 @@ class RemoteTarget:
 
     # ------------------------------------------------------------------ HTTP with retries
     def _request(self, method: str, path: str, body: bytes | None = None, charge: int = 0,
-                 idempotency_key: str | None = None) -> httpx.Response:
+                 idempotency_key: str | None = None, max_bytes: int = MAX_SCHEMA_BYTES) -> httpx.Response:
         """``charge`` records are booked before the first attempt, and before each retry unless the server
         dedupes ``idempotency_key`` (a lost answer stays charged: the server may have billed it)."""
         where = f"{method} {self.url}{path}"
@@ -266,7 +247,14 @@ class RemoteTarget:
                 self._charge(charge)
             self.requests += 1
             try:
-                response = self._http.request(method, path, content=body, headers=headers or None)
+                response = self._http.request(method, path, content=body, headers=headers or None,
+                                              extensions={MAX_BYTES: max_bytes})
+            except AnswerTooLarge as exc:  # a server answering this much would again: not retried
+                raise RemoteTargetError(f"{where}: the answer is {exc}; expected at most {max_bytes} bytes for "
+                                        "this request (rows x classes); refused unread") from None
+            except LOCAL_ERRORS as exc:  # made here, not by the network: another attempt fails the same way
+                raise RemoteTargetError(f"{where}: the request could not be made ({type(exc).__name__}: "
+                                        f"{scrub(str(exc), self.settings.api_key)})") from None
             except httpx.TimeoutException:
                 problem = (f"no answer within target.timeout_s={self.timeout_s:g} per read or "
                            f"target.deadline_s={self.deadline_s} in all")
@@ -277,7 +265,7 @@ class RemoteTarget:
                                             f"{exc or type(exc).__name__}, {refused} attempts)") from None
                 problem, pause = f"connection failed ({type(exc).__name__}: {exc})", REFUSED_WAIT_S
             except httpx.TransportError as exc:
-                problem = f"connection failed ({type(exc).__name__}: {exc})"
+                problem = f"connection failed ({type(exc).__name__}: {scrub(str(exc), self.settings.api_key)})"
             else:
                 status = response.status_code
                 if status == 200:
@@ -285,9 +273,10 @@ class RemoteTarget:
                 if status in (401, 403):
                     raise RemoteTargetError(f"{where}: HTTP {status}, the API key was refused; export "
                                             "SOCINF_API_KEY=<the server's key>")
+                problem = f"HTTP {status}: {scrub(error_detail(response), self.settings.api_key)}"
                 if status not in RETRY_STATUSES:
-                    raise RemoteTargetError(f"{where}: HTTP {status}: {_detail(response)}")
-                problem, wait = f"HTTP {status}: {_detail(response)}", _retry_after(response)
+                    raise RemoteTargetError(f"{where}: {problem}")
+                wait = retry_after(response)
             if attempt < self.max_retries:
                 self.retries += 1
                 time.sleep(pause if pause is not None else self._delay(attempt, wait))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Optional
 
 from socinf.errors import ConfigError
+from socinf.secrets import API_KEY
 from socinf.settings import BOOLEAN, TEXT, Interval, Options
 
 PROTOCOLS = ("socinf", "v2")  # socinf serve's own API | the Open Inference Protocol (v2_client)
@@ -32,7 +33,7 @@ class RemoteSettings:
     query_cache: bool = True  # <data.root>/cache/queries.sqlite: a record is paid for once
 
     constraints: ClassVar[dict] = {
-        "url": [None, TEXT], "protocol": [Options(PROTOCOLS)], "model_name": [None, TEXT], "api_key": [None, TEXT],
+        "url": [None, TEXT], "protocol": [Options(PROTOCOLS)], "model_name": [None, TEXT], "api_key": [None, API_KEY],
         "batch_size": [Interval(int, 1, 1_000_000)], "timeout_s": [Interval(float, 0, 86_400, "right")],
         "deadline_s": [None, Interval(float, 0, 86_400, "right")], "max_queries": [None, Interval(int, 1, 10**12)],
         "budget_scope": [Options(BUDGET_SCOPES)], "max_retries": [Interval(int, 0, 100)],
@@ -40,5 +41,17 @@ class RemoteSettings:
     }
 
     def check_together(self, group: str) -> None:
+        if self.url and has_credentials(self.url):  # said without the URL: it holds a password
+            raise ConfigError(f"{group}.url: {URL_CREDENTIALS}")
         if self.url and not str(self.url).lower().startswith(("http://", "https://")):
             raise ConfigError(f"{group}.url={self.url}: expected http://host:port or https://host:port")
+
+
+URL_CREDENTIALS = ("holds a user name or password (user:secret@host), which would be saved in .hydra/ and "
+                   "metrics.json and shown by ps; give the URL without it and the key in SOCINF_API_KEY")
+
+
+def has_credentials(url: str) -> bool:
+    """``url`` carries user info (``http://user:secret@host``)."""
+    authority = str(url).split("://", 1)[-1].split("/", 1)[0]
+    return "@" in authority

@@ -18,7 +18,7 @@ import numpy as np
 
 from socinf.errors import ConfigError, RemoteTargetError
 from socinf.sparse import dense
-from socinf.targets.remote_client import WIRE_TOLERANCE, RemoteTarget
+from socinf.targets.remote_client import WIRE_TOLERANCE, RemoteTarget, answer_cap, scrubbed
 
 OUTPUT = "predict_proba"
 FLOAT_TYPES = ("FP16", "FP32", "FP64")
@@ -57,6 +57,7 @@ class V2Target(RemoteTarget):
     def _auth_headers(api_key: str) -> dict:
         return {"Authorization": f"Bearer {api_key}"}  # KServe / Triton behind a gateway
 
+    @scrubbed
     def connect(self) -> dict:
         """Model metadata: name, versions, the input tensor; ``model_id`` = name, version and a metadata hash."""
         where = f"GET {self.url}{self.path}"
@@ -85,8 +86,10 @@ class V2Target(RemoteTarget):
     def _predict_batch(self, rows: np.ndarray) -> np.ndarray:
         body = encode_tensor(rows, self.input_name, self.input_type)
         key = hashlib.sha256(body).hexdigest()[:32]  # charged before it is sent, as every paid batch
-        response = self._request("POST", f"{self.path}/infer", body, charge=rows.shape[0], idempotency_key=key)
-        return self._checked_outputs(response, rows.shape[0])
+        n = rows.shape[0]
+        response = self._request("POST", f"{self.path}/infer", body, charge=n, idempotency_key=key,
+                                 max_bytes=answer_cap(n, len(self.classes)))
+        return self._checked_outputs(response, n)
 
     def _checked_outputs(self, response: httpx.Response, n: int) -> np.ndarray:
         where = f"POST {self.url}{self.path}/infer"
