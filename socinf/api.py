@@ -30,7 +30,7 @@ from socinf.errors import ConfigError
 from socinf.methods import DEFAULT_METHODS, METHODS, MethodSettings, build, check_methods, check_settings, needs_population
 from socinf.result import AuditResult, utility_from_answers
 from socinf.settings import SEED, THREADS, Interval, Options, check_value, settings_from
-from socinf.sparse import as_csr, is_sparse, like, stack, values
+from socinf.sparse import as_csr, is_sparse, like, stack, structure_problem, values
 from socinf.targets.base import CountingTarget
 
 
@@ -42,19 +42,40 @@ class _FunctionModel:
         return self.fn(X)
 
 
+REAL_KINDS = "biuf"  # the dtypes a record's values may have: booleans, integers, floats
+
+
+def _sparse_records(X, name: str):
+    """A scipy.sparse ``X`` as CSR, after checking its index arrays and its dtype (one line each)."""
+    problem = structure_problem(X)
+    if problem:
+        raise ConfigError(f"{name}: X is a malformed {X.format.upper()} matrix ({problem}); expected valid "
+                          "scipy.sparse index arrays")
+    if X.dtype.kind not in REAL_KINDS:
+        raise ConfigError(f"{name}: X is a sparse matrix of dtype {X.dtype}; expected real numbers (bool, int or "
+                          "float)")
+    return as_csr(X, None if X.dtype.kind == "f" else np.float64)
+
+
 def _records(X, name: str):
     """``X`` as a numeric matrix: CSR for scipy.sparse input and pandas frames of sparse columns (their
     non-zeros kept as they are), else a dense array; one line if it holds something else."""
     if type(X).__module__.startswith("pandas") and hasattr(X, "dtypes") and len(X.dtypes) and \
             all(str(t).startswith("Sparse") for t in X.dtypes):
-        X = X.sparse.to_coo()
+        try:
+            X = X.sparse.to_coo()
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name}: a pandas frame of sparse columns that scipy cannot read ({exc}); expected "
+                              "numeric sparse columns") from None
     if is_sparse(X):
-        X = as_csr(X, None if X.dtype.kind == "f" else np.float64)
-        return X
+        return _sparse_records(X, name)
     try:
-        return np.asarray(X, dtype=np.float64) if not hasattr(X, "dtype") or X.dtype.kind != "f" else np.asarray(X)
+        X = np.asarray(X)
+        if X.dtype.kind == "c":
+            raise TypeError("complex")
+        return np.asarray(X, dtype=np.float64) if X.dtype.kind != "f" else X
     except (TypeError, ValueError):
-        raise ConfigError(f"{name}: X holds values that are not numbers; expected a numeric matrix (n, d)") from None
+        raise ConfigError(f"{name}: X holds values that are not real numbers; expected a numeric matrix (n, d)") from None
 
 
 def _first_bad_row(X) -> int:

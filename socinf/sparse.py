@@ -22,6 +22,22 @@ def is_sparse(X) -> bool:
     return sparse.issparse(X)
 
 
+def structure_problem(X) -> str | None:
+    """What is wrong with the index arrays of the sparse matrix ``X``, or None: an index out of its range, a
+    decreasing index pointer... (scipy reads such arrays without checking them, and may crash the process)."""
+    if X.format in ("csr", "csc", "bsr"):
+        try:
+            X.check_format(full_check=True)
+        except (ValueError, TypeError, IndexError) as exc:
+            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None
+    if X.format == "coo":
+        for axis, index in enumerate(getattr(X, "coords", None) or (X.row, X.col)):
+            if len(index) and (index.min() < 0 or index.max() >= X.shape[axis]):
+                return f"a {('row', 'column')[axis]} index outside [0, {X.shape[axis]})"
+    return None  # dok, lil, dia: scipy keeps their indices consistent
+
+
 def as_csr(X, dtype=None):
     """``X`` (any scipy.sparse format) as CSR with sorted indices and no stored zeros; dense stays dense."""
     if not sparse.issparse(X):
@@ -71,6 +87,26 @@ def dense_batches(X, rows: int | None = None, dtype=np.float32) -> Iterator[np.n
     rows = rows or batch_rows(X.shape[1])
     for start in range(0, X.shape[0], rows):
         yield dense(X[start:start + rows], dtype)
+
+
+def to_npz(name: str, X) -> dict[str, np.ndarray]:
+    """Arrays ``np.savez`` stores ``X`` as under ``name`` (a sparse ``X``: its CSR arrays and shape, so it loads
+    with ``allow_pickle=False``); ``from_npz`` reads them back."""
+    if not sparse.issparse(X):
+        return {name: np.asarray(X)}
+    X = as_csr(X)
+    return {f"{name}__data": X.data, f"{name}__indices": X.indices, f"{name}__indptr": X.indptr,
+            f"{name}__shape": np.asarray(X.shape, dtype=np.int64)}
+
+
+def from_npz(arrays, name: str):
+    """The matrix ``to_npz(name, X)`` stored, from an opened ``.npz`` (or any mapping of arrays)."""
+    if name in arrays:
+        return arrays[name]
+    X = sparse.csr_matrix((arrays[f"{name}__data"], arrays[f"{name}__indices"], arrays[f"{name}__indptr"]),
+                          shape=tuple(int(n) for n in arrays[f"{name}__shape"]))
+    X.check_format(full_check=True)
+    return X
 
 
 def values(X) -> np.ndarray:
