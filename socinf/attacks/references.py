@@ -41,7 +41,7 @@ from socinf.attacks.synthesis import SynthesisConfig, check_applies, synthesize
 from socinf.cache import content_key
 from socinf.data.splits import stratified_cut
 from socinf.errors import ConfigError
-from socinf.owner.models import float32
+from socinf.owner.models import answers, float32
 from socinf.settings import BOOLEAN, Interval, Options, settings_from
 from socinf.sparse import is_sparse, like, row_ids, stack, to_format
 from socinf.targets.base import CountingTarget
@@ -107,7 +107,7 @@ def logit_confidence(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def reference_answers(models: list, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(n_references, n) true-class probabilities and logit confidences of every reference on (X, y)."""
     X = float32(X)
-    probs = [m.predict_proba(X) for m in models]
+    probs = [answers(m, X) for m in models]
     return (np.stack([true_class(p, y) for p in probs]), np.stack([logit_confidence(p, y) for p in probs]))
 
 
@@ -235,5 +235,5 @@ def pooled_answers(refs: References, candidates: tuple) -> tuple[np.ndarray, np.
     y = np.concatenate([np.asarray(y_c, dtype=int), refs.y])
     cand_in = refs.cand_in if refs.cand_in is not None else np.zeros((len(refs.models), len(y_c)), bool)
     inside = np.concatenate([cand_in, refs.pool_in], axis=1)
-    probs = np.concatenate([np.asarray(m.predict_proba(X), dtype=np.float64) for m in refs.models])
+    probs = np.concatenate([np.asarray(answers(m, X), dtype=np.float64) for m in refs.models])
     return probs, np.tile(y, len(refs.models)), inside.ravel()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from socinf.cache import content_key
-from socinf.owner.models import float32
+from socinf.owner.models import answers
 from socinf.sparse import is_sparse, non_binary_columns, to_format
 from socinf.targets.codec import ENCODINGS
 
@@ -41,7 +41,7 @@ class ServedModel:
     def predict(self, X) -> np.ndarray:
         # float32 in the format the model was fitted on, as the local pipeline holds features (prepared.X):
         # the API then answers bit for bit what the same model answers locally
-        return np.asarray(self.predictor.predict_proba(float32(to_format(X, self.sparse))), dtype=np.float64)
+        return np.asarray(answers(self.predictor, to_format(X, self.sparse)), dtype=np.float64)
 
 
 def answers_fingerprint(predictor, X: np.ndarray, rows: int = 512) -> str:
