@@ -98,11 +98,13 @@ class MimicGAN:
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities of records ``X`` (dense, or sparse densified a bounded block at a time)."""
+        X = X if is_sparse(X) else np.asarray(X, dtype=self.dtype)
+        if X.shape[0] == 0:  # e.g. no held-out record: nothing to ask (a network reads no empty block)
+            return np.zeros((0, self.n_classes))
         if not is_sparse(X):
-            logits, _ = self.generator.forward(np.asarray(X, dtype=self.dtype))
-            return _softmax(logits).astype(np.float64)
+            return _softmax(self.generator.forward(X)[0]).astype(np.float64)
         blocks = [_softmax(self.generator.forward(block)[0]) for block in dense_batches(X, dtype=self.dtype)]
-        return np.concatenate(blocks).astype(np.float64) if blocks else np.zeros((0, self.n_classes))
+        return np.concatenate(blocks).astype(np.float64)
 
     def discriminator_step(self, x: np.ndarray, y_real: np.ndarray, y_fake: np.ndarray) -> float:
         """Eq. (2): the discriminator's loss on [x, F_target(x)] (real) and [x, F_mimic(x)] (fake); its
