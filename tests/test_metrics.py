@@ -60,11 +60,10 @@ def test_bootstrap_auc_interval_equals_roc_auc_score_on_the_same_resamples():
     membership = np.r_[np.ones(300, int), np.zeros(200, int)]
     scores = np.round(rng.normal(membership * 0.4, 1.0), 1)  # rounded: many ties
     low, high = bootstrap_auc_interval(membership, scores, n_boot=50, seed=7)
-    draw = np.random.default_rng(7)  # the function's resamples, drawn the same way: members then non-members
+    draw = np.random.default_rng(7)  # the function's resamples, drawn the same way
     inside, outside = scores[membership == 1], scores[membership == 0]
-    values = [roc_auc_score(np.r_[np.ones(300), np.zeros(200)],
-                            np.r_[inside[draw.integers(0, 300, 300)], outside[draw.integers(0, 200, 200)]])
-              for _ in range(50)]
+    a, b = inside[draw.integers(0, 300, (50, 300))], outside[draw.integers(0, 200, (50, 200))]
+    values = [roc_auc_score(np.r_[np.ones(300), np.zeros(200)], np.r_[x, y]) for x, y in zip(a, b)]
     assert (low, high) == pytest.approx((np.percentile(values, 2.5), np.percentile(values, 97.5)), abs=1e-12)
     assert low < roc_auc_score(membership, scores) < high
 

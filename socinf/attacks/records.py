@@ -44,11 +44,11 @@ class RecordSet:
         return self.add(np.flatnonzero(row) for row in block)
 
     def matrix(self, as_sparse: bool):
-        """The kept records: CSR float32 (``as_sparse``) or a dense uint8 array."""
+        """The kept records: CSR (``as_sparse``) or dense, uint8 either way."""
         lengths = [len(r) for r in self.rows]
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         indices = np.concatenate(self.rows).astype(np.int32) if self.rows else np.zeros(0, np.int32)
-        X = sparse.csr_matrix((np.ones(len(indices), np.float32), indices, indptr),
+        X = sparse.csr_matrix((np.ones(len(indices), np.uint8), indices, indptr),
                               shape=(len(self.rows), self.n_features))
         return X if as_sparse else X.toarray().astype(np.uint8)
 

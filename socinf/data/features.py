@@ -121,7 +121,8 @@ class KeywordFeaturizer:
         return self
 
     def transform(self, texts: list[str]):
-        """0/1 keyword presence as a ``scipy.sparse`` CSR float32 matrix (a post holds a handful of keywords).
+        """0/1 keyword presence as a ``scipy.sparse`` CSR uint8 matrix (a post holds a handful of keywords; uint8
+        as the dense arrays of ``dataset.features=dense``, so a model reads either in the same precision).
 
         A keyword is present where it is one of the text's units: an English token, or for Chinese a
         character n-gram of a CJK run, which is the same as substring presence (a keyword is made of CJK
@@ -135,6 +136,6 @@ class KeywordFeaturizer:
             row = sorted(index[u] for u in self._units(text) if u in index)
             indices.extend(row)
             indptr.append(len(indices))
-        data = np.ones(len(indices), dtype=np.float32)
+        data = np.ones(len(indices), dtype=np.uint8)
         return sparse.csr_matrix((data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
                                  shape=(len(texts), len(self.keywords_)))

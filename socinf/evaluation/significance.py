@@ -49,10 +49,11 @@ def bootstrap_auc_interval(membership: np.ndarray, scores: np.ndarray, n_boot: i
                            level: float = 0.95) -> list[float]:
     """Percentile bootstrap interval of the ROC AUC, resampling members and non-members separately.
 
-    Each resample (its members' draws, then its non-members') is counted, not sorted: a resample holds copies of
-    the original scores, so its AUC, the Mann-Whitney statistic with ties counted one half (as roc_auc_score),
-    is the sum over distinct scores of (members drawn at it) x (non-members drawn below it + half those at it),
-    over n1 n0. Time and memory grow with n per resample (an audit of millions of records: never n_boot x n)."""
+    Each resample is counted, not sorted: it holds copies of the original scores, so its AUC, the Mann-Whitney
+    statistic with ties counted one half (as roc_auc_score), is the sum over distinct scores of (members drawn
+    at it) x (non-members drawn below it + half those at it), over n1 n0. The draws are those of an
+    (n_boot, n1) then an (n_boot, n0) matrix of indices, taken one resample at a time (a second generator
+    starts where the members' draws end), so time and memory grow with n per resample, never n_boot x n."""
     membership, scores = np.asarray(membership, dtype=int), np.asarray(scores, dtype=np.float64)
     inside, outside = membership == 1, membership == 0
     n1, n0 = int(inside.sum()), int(outside.sum())
@@ -60,11 +61,13 @@ def bootstrap_auc_interval(membership: np.ndarray, scores: np.ndarray, n_boot: i
         return [float("nan"), float("nan")]
     distinct, ids = np.unique(scores, return_inverse=True)
     ids_in, ids_out = ids[inside], ids[outside]
-    rng = np.random.default_rng(seed)
+    draw_in, draw_out = np.random.default_rng(seed), np.random.default_rng(seed)
+    for _ in range(n_boot):  # the members' draws, to find where the non-members' start
+        draw_out.integers(0, n1, n1)
     values = np.empty(n_boot)
     for b in range(n_boot):
-        drawn_in = np.bincount(ids_in[rng.integers(0, n1, n1)], minlength=len(distinct))
-        drawn_out = np.bincount(ids_out[rng.integers(0, n0, n0)], minlength=len(distinct)).astype(np.float64)
+        drawn_in = np.bincount(ids_in[draw_in.integers(0, n1, n1)], minlength=len(distinct))
+        drawn_out = np.bincount(ids_out[draw_out.integers(0, n0, n0)], minlength=len(distinct)).astype(np.float64)
         below = np.cumsum(drawn_out) - drawn_out
         values[b] = float(drawn_in @ (below + 0.5 * drawn_out)) / (n1 * n0)
     tail = (1 - level) / 2 * 100

@@ -94,13 +94,14 @@ def answers(model, X, dtype=np.float32) -> np.ndarray:
     """``model.predict_proba`` on records ``X`` (as ``dtype``; None: as given), in the format the model was fitted
     on: a model fitted on densified sparse records (``DENSE_INPUT``) reads sparse records densified too, a
     bounded block at a time, so it answers them bit for bit as in a dense run (float32 sums over the non-zeros
-    alone round otherwise). Blocks of records given as they are become float64, as a dense run's integer
-    arrays do inside scikit-learn."""
+    alone round otherwise). Blocks keep the sparse matrix's dtype when ``dtype`` is None: keyword presence is
+    uint8 sparse and dense alike (``socinf.data.features``), and a model computes in the precision its input
+    dictates (scikit-learn's LogisticRegression multiplies uint8 rows with float32 weights in float32)."""
     if dtype is not None:
         X = X.astype(dtype, copy=False) if is_sparse(X) else np.asarray(X, dtype=dtype)
     if not (is_sparse(X) and getattr(model, DENSE_INPUT, False)):
         return model.predict_proba(X)
-    blocks = [model.predict_proba(block) for block in dense_batches(X, dtype=dtype or np.float64)]
+    blocks = [model.predict_proba(block) for block in dense_batches(X, dtype=dtype or X.dtype)]
     return np.concatenate(blocks) if blocks else model.predict_proba(dense(X[:0]))
 
 
