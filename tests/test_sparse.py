@@ -68,8 +68,7 @@ X, y = keyword_records(50_000, d, seed=1)
 members, nonmembers, population = (X[:n], y[:n]), (X[n:2 * n], y[n:2 * n]), (X[2 * n:], y[2 * n:])
 model = LogisticRegression(max_iter=300).fit(*members)
 result = socinf.audit(model, members, nonmembers, population, methods=["thresholds", "lira", "socinf"], threads=2,
-                      lira={{"n_references": 2}}, synthesis={{"n_records": 300, "burn_in": 20}},
-                      mimic={{"epochs": 1}}, threat="attacker")
+                      lira={{"n_references": 2}}, synthesis={{"n_records": 300, "burn_in": 20}}, mimic={{"epochs": 1}})
 print(json.dumps({{"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "nnz": int(X.nnz), "lira_auc": result.to_dict()["attacks"]["lira"]["auc"]}}))
 """
@@ -77,8 +76,9 @@ print(json.dumps({{"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 
 def test_a_csr_audit_stays_within_memory_its_dense_form_would_exceed_many_times():
     """50,000 records x 200,000 keywords, 8 non-zeros a record: 37 GiB as dense float32, 3 MB as CSR. Target,
-    thresholds, LiRA and SocInf (synthesis, in/out split, mimic, attack model) run in a fresh process whose peak
-    resident memory stays under 1.5 GiB: no step densifies more than a batch."""
+    thresholds and LiRA (the owner's reference models, on CSR candidates and population) and SocInf
+    (synthesis, in/out split, mimic, attack model) run in a fresh process whose peak resident memory stays
+    under 1.5 GiB: no step densifies more than a batch."""
     proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT.format(tests=str(TESTS))], capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
