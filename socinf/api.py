@@ -98,6 +98,21 @@ def _as_pair(value, name: str) -> tuple:
     return X, y
 
 
+def _read_sets(members, nonmembers, population) -> tuple:
+    """(X_in, y_in, X_out, y_out, population or None): each set checked (``_as_pair``), all of one width, and
+    held in the members' format (sparse members: CSR throughout)."""
+    X_in, y_in = _as_pair(members, "members")
+    others = {"nonmembers": _as_pair(nonmembers, "nonmembers")}
+    if population is not None:
+        others["population"] = _as_pair(population, "population")
+    for name, (X, _) in others.items():
+        if X.shape[1] != X_in.shape[1]:
+            raise ConfigError(f"{name}: {X.shape[1]} features per record, but members have {X_in.shape[1]}; expected "
+                              "the same input format for every set")
+    (X_out, y_out), pop = others["nonmembers"], others.get("population")
+    return X_in, y_in, like(X_out, X_in), y_out, (like(pop[0], X_in), pop[1]) if pop else None
+
+
 def _warn_xgboost_format(model, X) -> None:
     """XGBoost reads an absent sparse entry as missing and a dense 0 as a value (unless ``missing=0``): a model
     trained on dense arrays answers the same records differently as CSR."""
@@ -199,15 +214,7 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     ``result.save(dir)``, ``result.to_html(path)``.
     """
     methods = check_methods(methods) if methods is not None else None
-    X_in, y_in = _as_pair(members, "members")
-    X_out, y_out = _as_pair(nonmembers, "nonmembers")
-    pop = _as_pair(population, "population") if population is not None else None
-    X_out, pop = like(X_out, X_in), (like(pop[0], X_in), pop[1]) if pop else None  # one format: the members'
-
-    for name, X in (("nonmembers", X_out), ("population", pop[0] if pop else None)):
-        if X is not None and X.shape[1] != X_in.shape[1]:
-            raise ConfigError(f"{name}: {X.shape[1]} features per record, but members have {X_in.shape[1]}; expected "
-                              "the same input format for every set")
+    X_in, y_in, X_out, y_out, pop = _read_sets(members, nonmembers, population)
     check_value("seed", seed, [SEED])
     check_value("threads", threads, [THREADS])
     check_value("threat", threat, [Options(THREATS)])
