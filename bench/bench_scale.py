@@ -136,7 +136,7 @@ def main() -> None:
         print(json.dumps(worker(json.loads(args.worker))))
         return
     print(f"bench_scale: {os.cpu_count()} cores; threads={args.threads}; {KEYWORDS:,} keywords", flush=True)
-    for scale in args.scales.split(","):
+    for scale in [s for s in args.scales.split(",") if s]:  # --scales= : the Weibo runs alone
         for target in args.targets.split(","):
             methods = args.methods.split(",") if args.methods else (BIG_METHODS if scale == "1M" else ALL_METHODS)
             job = {"n": SCALES[scale], "keywords": KEYWORDS, "target": target, "methods": methods,
