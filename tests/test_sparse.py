@@ -38,21 +38,23 @@ def _dense(pair: tuple) -> tuple:
 @pytest.mark.parametrize("threat", ["attacker", "owner"])
 def test_a_logistic_target_audited_dense_and_sparse_gives_identical_metrics(threat):
     """Logistic models and threshold attacks are exact on sparse input: the same records held as CSR or as dense
-    arrays give the same target answers, thresholds, shadow, LiRA and RMIA figures, to the last bit (socinf's own
-    models are fitted and asked on small sparse records densified: owner.models.fit_input, answers)."""
+    arrays give the same target answers, thresholds, Shadow, LiRA, RMIA and SocInf figures, to the last bit
+    (socinf's own models are fitted and asked on small sparse records densified: owner.models.fit_input,
+    answers; the mimic densifies their batches)."""
     members, nonmembers, population = _three_sets(300, 400)
     model = LogisticRegression(max_iter=2000).fit(*_dense(members))
     # The owner's black box reads its records densified (a float64 sum over the non-zeros alone can round
     # otherwise, in the model, not in socinf); shadows and references copy its algorithm.
     black_box = lambda X: model.predict_proba(X.toarray() if sparse.issparse(X) else X)  # noqa: E731
-    settings = dict(methods=["thresholds", "shadow", "lira", "rmia"], n_shadow=2, lira={"n_references": 4},
-                    rmia={"n_references": 4}, threat=threat,
-                    algorithm=LogisticRegression(max_iter=2000))
+    settings = dict(methods=["thresholds", "shadow", "lira", "rmia", "socinf"], n_shadow=2, lira={"n_references": 4},
+                    rmia={"n_references": 4}, synthesis={"n_records": 400, "burn_in": 30}, mimic={"epochs": 5},
+                    threat=threat, algorithm=LogisticRegression(max_iter=2000))
     as_csr = socinf.audit(black_box, members, nonmembers, population, **settings).to_dict()
     as_dense = socinf.audit(black_box, _dense(members), _dense(nonmembers), _dense(population), **settings).to_dict()
     assert sparse.issparse(members[0]) and members[0].nnz < 0.05 * np.prod(members[0].shape)
     for key in ("baselines", "attacks", "target", "strongest", "queries"):
         assert as_csr[key] == as_dense[key], key
+    assert set(as_csr["attacks"]) == {"shadow", "lira", "rmia", "socinf"}
     assert as_csr["attacks"]["lira"]["auc"] > 0.5  # a real audit: the target leaks (rare keywords, 300 members)
 
 

@@ -294,14 +294,16 @@ def _numeric_gradient(params: np.ndarray, loss, step: float = 1e-6) -> np.ndarra
     return grad
 
 
-@pytest.mark.parametrize("fidelity_weight", [0.0, 0.7])
-def test_mimic_gradients_are_the_derivatives_of_the_gan_losses(fidelity_weight):
+@pytest.mark.parametrize("fidelity_weight, records", [(0.0, "dense"), (0.7, "dense"), (0.7, "sparse")])
+def test_mimic_gradients_are_the_derivatives_of_the_gan_losses(fidelity_weight, records):
     """Eq. (2)'s and Eq. (3)'s gradients, written out by hand in attacks/mimic.py and residual_mlp.py, equal
-    the losses' finite differences for every weight of both networks (float64)."""
+    the losses' finite differences for every weight of both networks (float64), records dense or a CSR batch
+    (the input layers multiply its non-zeros)."""
     rng = np.random.default_rng(0)
     config = MimicConfig(depth=4, width=5, d_depth=3, d_width=4, fidelity_weight=fidelity_weight)
     gan = MimicGAN(6, 3, config, random_state=0, dtype=np.float64)
     x, y_real = (rng.random((11, 6)) < 0.4).astype(float), rng.dirichlet(np.ones(3), 11)
+    x = sparse.csr_matrix(x) if records == "sparse" else x
     gen, disc = gan.generator, gan.discriminator
 
     def d_loss():
