@@ -84,6 +84,21 @@ def dp_logistic_spent(model) -> tuple[float, float]:
     return float(epsilon), float(delta)
 
 
+def _dense_rows(X):
+    """A DataLoader's ``collate_fn``: (row numbers, labels) items -> (float32 rows of ``X``, labels)."""
+    import torch
+
+    from socinf.sparse import dense, is_sparse
+
+    X = X.tocsr() if is_sparse(X) else np.asarray(X)
+
+    def collate(items):
+        rows = np.array([int(i) for i, _ in items], dtype=np.int64)
+        return torch.from_numpy(dense(X[rows], np.float32)), torch.stack([label for _, label in items])
+
+    return collate
+
+
 class DPMLPClassifier:
     """A one-hidden-layer-per-entry ReLU MLP trained with DP-SGD (Opacus); scikit-learn style.
 
@@ -112,16 +127,16 @@ class DPMLPClassifier:
         from opacus import PrivacyEngine
         from torch.utils.data import DataLoader, TensorDataset
 
-        from socinf.sparse import dense
-
-        X = torch.as_tensor(dense(X, np.float32))  # Opacus samples rows of one tensor: the members, dense
         self.classes_ = np.unique(y)
         y = torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
         with torch.random.fork_rng():  # Poisson sampling and noise draw from torch's RNG: seed it locally
             torch.manual_seed(self.random_state)
             module = self._module(X.shape[1], len(self.classes_))
             optimizer = torch.optim.SGD(module.parameters(), lr=self.lr)
-            loader = DataLoader(TensorDataset(X, y), batch_size=self.batch_size)
+            # Opacus draws row numbers; a batch's rows are densified when it is collated (sparse members: a
+            # batch at a time, never n x d), the same tensor the rows of a dense array stack into
+            loader = DataLoader(TensorDataset(torch.arange(X.shape[0]), y), batch_size=self.batch_size,
+                                collate_fn=_dense_rows(X))
             for accountant in ("rdp", "prv"):  # RDP is fast but cannot certify very small epsilons; PRV can
                 engine = PrivacyEngine(accountant=accountant)
                 try:
