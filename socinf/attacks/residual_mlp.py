@@ -70,9 +70,12 @@ class ResidualMLP:
         rows = max(len(x) for x in inputs)
         h = first[-1] + np.zeros((rows, 1), first[-1].dtype)
         for x, w in zip(inputs, first[:-1]):
-            if rows % len(x):
+            if len(x) == rows:  # every block as long (also zero rows: an empty held-out set)
+                h += x @ w.T
+                continue
+            if len(x) == 0 or rows % len(x):
                 raise ValueError(f"input blocks of {len(x)} and {rows} rows: the longer must repeat the shorter")
-            h += np.tile(x @ w.T, (rows // len(x), 1)) if len(x) < rows else x @ w.T
+            h += np.tile(x @ w.T, (rows // len(x), 1))
         trace = [inputs]
         if self.depth < 2:
             return h, trace
