@@ -42,11 +42,15 @@ mlserver:
 		"scikit-learn==$$($(BIN)/python -c 'import sklearn; print(sklearn.__version__)')" \
 		"xgboost==$$($(BIN)/python -c 'import xgboost; print(xgboost.__version__)')"
 
+# The tests run on every core (pytest-xdist), a test file to a worker: a file's module fixtures (a sweep several
+# tests read, a SLURM cluster) are made once. Most tests wait on a `socinf` subprocess of one thread.
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadfile
+
 test:
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-fast:
-	$(BIN)/python -m pytest -q -m "not slow and not corpora"
+	$(PYTEST) -m "not slow and not corpora"
 
 bench:
 	$(BIN)/python bench/bench_run.py

@@ -87,7 +87,7 @@ def test_the_reviews_hostile_files(real_run, tmp_path):
         "failed-list": "failed", "bad-overrides": "complete", "huge": "unreadable", "other-scores": "unreadable",
         "fine": "complete"}
     missing = (sweep / "report" / "missing.md").read_text()
-    for reason in ("expected an object, got a list", "protocol: missing", "attack: expected an object, got null",
+    for reason in ("expected an object, got a list", "dataset: missing", "attack: expected an object, got null",
                    "complete: expected true or false, got a string", "over 16 MB",
                    "membership_scores.csv is not the one its metrics.json was written with",
                    "failed.json: not a JSON object with an error"):

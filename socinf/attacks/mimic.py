@@ -103,9 +103,9 @@ class MimicGAN:
         return gan
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities of records ``X`` (dense, or sparse densified a bounded block at a time)."""
+        """Class probabilities of records ``X``: dense, or sparse (CSR blocks, or dense ones where ``X`` is small)."""
         X = X if is_sparse(X) else np.asarray(X, dtype=self.dtype)
-        if X.shape[0] == 0:  # e.g. no held-out record: nothing to ask (a network reads no empty block)
+        if X.shape[0] == 0:  # e.g. no held-out record: nothing to ask, no block to join
             return np.zeros((0, self.n_classes))
         if not is_sparse(X):
             return _softmax(self.generator.forward(X)[0]).astype(np.float64)

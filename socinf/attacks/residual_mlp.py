@@ -73,9 +73,13 @@ class ResidualMLP:
         rows = max(x.shape[0] for x in inputs)
         h = first[-1] + np.zeros((rows, 1), first[-1].dtype)
         for x, w in zip(inputs, first[:-1]):
-            if rows % x.shape[0]:
-                raise ValueError(f"input blocks of {x.shape[0]} and {rows} rows: the longer must repeat the shorter")
-            h += np.tile(x @ w.T, (rows // x.shape[0], 1)) if x.shape[0] < rows else x @ w.T
+            n = x.shape[0]  # a CSR block has no len()
+            if n == rows:  # every block as long (also zero rows: an empty held-out set)
+                h += x @ w.T
+                continue
+            if n == 0 or rows % n:
+                raise ValueError(f"input blocks of {n} and {rows} rows: the longer must repeat the shorter")
+            h += np.tile(x @ w.T, (rows // n, 1))
         trace = [inputs]
         if self.depth < 2:
             return h, trace

@@ -77,6 +77,9 @@ def corpus_texts(dataset, seed: int, source: Path) -> list[str] | None:
     return getattr(_load(dataset, seed, source), "texts", None)
 
 
+MIN_PER_CLASS = 4  # distinct records per class in a user's file: one each for members, held-out, attacker, evaluation
+
+
 def _splits(corpus, ds, evaluation, seed: int) -> Splits:
     return make_splits(corpus, ds.split, ds.member_fraction, ds.attacker_fraction, evaluation.size,
                        evaluation.nonmembers, seed)
@@ -84,6 +87,11 @@ def _splits(corpus, ds, evaluation, seed: int) -> Splits:
 
 def _splits_of_file(corpus, ds, evaluation, seed: int, source: Path) -> Splits:
     """Splits of a user's file; too few records is a fault of the file, named as such."""
+    counts = np.bincount(corpus.labels, minlength=len(corpus.class_names))
+    if counts.min() < MIN_PER_CLASS:  # before the split settings are blamed for what the file lacks
+        name = corpus.class_names[int(counts.argmin())]
+        raise DataError(f"{source}: {len(corpus)} distinct labelled records after deduplication, too few: class "
+                        f"{name!r} has {int(counts.min())}; expected at least {MIN_PER_CLASS} per class")
     try:
         splits = _splits(corpus, ds, evaluation, seed)
     except ConfigError as exc:
@@ -96,7 +104,7 @@ def _splits_of_file(corpus, ds, evaluation, seed: int, source: Path) -> Splits:
         for c, name in enumerate(corpus.class_names):
             if c not in present:
                 why = (f"dataset.attacker_fraction={ds.attacker_fraction:g} keeps too few of them" if part == "attacker"
-                       and ds.attacker_fraction < 1 else "expected at least 4 per class")
+                       and ds.attacker_fraction < 1 else f"expected at least {MIN_PER_CLASS} per class")
                 raise DataError(f"{source}: class {name!r} has {int((corpus.labels == c).sum())} distinct records "
                                 f"after deduplication, none left for the {part} split; {why}")
     return splits

@@ -58,7 +58,8 @@ def _rows(runs: SweepRuns) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    return frame[(frame.method == "socinf") & (frame.defense == "none")]
+    named = frame.attack_model.map(lambda a: isinstance(a, str))  # SocInf always names one (null: a damaged file)
+    return frame[(frame.method == "socinf") & (frame.defense == "none") & named]
 
 
 def applies(runs: SweepRuns) -> bool:

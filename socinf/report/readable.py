@@ -36,18 +36,20 @@ def metrics_spec() -> dict:
     """The shape of a ``metrics.json`` the report reads (built on first use: the metric names are the frame's)."""
     from socinf.report.frame import ATTACK_METRICS, STRONGEST
 
-    best = {**{f"{k}?": NUMBER for k in STRONGEST if k != "method"}, "method?": TEXT,
+    def kind(name: str):  # the low-FPR flags (ok | coarse | unmeasurable) are text, every other metric a number
+        return TEXT if name == "method" or name.endswith("_status") else NUMBER
+
+    best = {**{f"{k}?": kind(k) for k in STRONGEST},
             "auc_ci95?": (ListOf(NUMBER, 2), type(None)), "*": object}
     mimic = ({"trained?": {"label_agreement?": NUMBER, "*": object}, "*": object}, type(None))
     defense = ({"name?": TEXT, "setting?": TEXT, "epsilon_spent?": NUMBER, "*": object}, type(None))
     return {
         "complete": (bool,),
-        # a saved socinf.audit result has no protocol, and no method or attack when only thresholds ran
-        "protocol?": {"name": (str,), "*": object},
+        "protocol": {"name": (str,), "*": object},
         "dataset": {"label": (str,), "splits?": {"*": INTEGER}, "*": object},
-        "method?": ({"name": (str,), "attack_model?": (str, type(None)), "mimic?": mimic, "*": object}, type(None)),
-        "attack?": ({**{f"{m}?": NUMBER for m in ATTACK_METRICS},
-                     "diagnostics?": ({"*": {"ok": (bool,), "*": object}}, type(None)), "*": object}, type(None)),
+        "method": {"name": (str,), "attack_model?": (str, type(None)), "mimic?": mimic, "*": object},
+        "attack": {**{f"{m}?": kind(m) for m in ATTACK_METRICS},
+                   "diagnostics?": ({"*": {"ok": (bool,), "*": object}}, type(None)), "*": object},
         "target": {"name?": TEXT, "train_accuracy?": NUMBER, "test_accuracy?": NUMBER, "overfitting_gap?": NUMBER,
                    "defense?": defense, "*": object},
         "strongest?": ({"by_auc?": (best, type(None)), "*": object}, type(None)),
@@ -130,8 +132,23 @@ def _object_problem(value: dict, spec: dict, path: str) -> str | None:
     return None
 
 
+def saved_audit_spec() -> dict:
+    """A result ``AuditResult.save`` wrote (no config): no protocol, and no method or attack when only the
+    threshold attacks ran (the report's experiment sections, which read them, need a config to apply)."""
+    spec = {k: v for k, v in metrics_spec().items() if k not in ("protocol", "method", "attack", "config?")}
+    spec.update({"protocol?": spec_of("protocol"), "method?": (spec_of("method"), type(None)),
+                 "attack?": (spec_of("attack"), type(None))})
+    return spec
+
+
+def spec_of(key: str):
+    return metrics_spec()[key]
+
+
 def metrics_problem(metrics) -> str | None:
     """Why a ``metrics.json`` cannot be reported, or None. ``"complete"`` must be the JSON boolean."""
+    if isinstance(metrics, dict) and "config" not in metrics:
+        return problem(metrics, saved_audit_spec())
     return problem(metrics, metrics_spec())
 
 

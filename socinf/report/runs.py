@@ -114,8 +114,10 @@ def _scores_table_problem(data: bytes) -> str | None:
         table = pd.read_csv(io.BytesIO(data))
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         return f"{SCORES_FILE} is not a readable CSV table ({str(exc).splitlines()[0][:80]})"
-    numeric = ["member", "score", *(c for c in table.columns if str(c).startswith("score_"))]
-    for column in numeric:
+    scores = [c for c in table.columns if str(c) == "score" or str(c).startswith("score_")]
+    if not scores:  # "score" is the primary method's; a saved audit of threshold attacks has only score_<attack>
+        return f"{SCORES_FILE}: no score column (expected 'score' or 'score_<attack>')"
+    for column in ["member", *scores]:
         if column not in table or not pd.api.types.is_numeric_dtype(table[column]):
             return f"{SCORES_FILE}: column {column!r} is {'missing' if column not in table else 'not numeric'}"
     if not table.member.isin((0, 1)).all():
