@@ -65,8 +65,8 @@ from generated_corpus import keyword_records
 from sklearn.linear_model import LogisticRegression
 import socinf
 
-n, d = 20_000, 200_000
-X, y = keyword_records(50_000, d, seed=1)
+n, d = 10_000, 200_000
+X, y = keyword_records(50_000, d, seed=1)  # 10,000 members, 10,000 non-members, 30,000 population
 members, nonmembers, population = (X[:n], y[:n]), (X[n:2 * n], y[n:2 * n]), (X[2 * n:], y[2 * n:])
 model = LogisticRegression(max_iter=300).fit(*members)
 result = socinf.audit(model, members, nonmembers, population, methods=["thresholds", "lira", "socinf"], threads=2,
