@@ -80,7 +80,8 @@ def _cases(model, members, nonmembers, population):
         "model=None": audit(None),
         "answers as strings": audit(lambda X: proba(X).astype(str), n_classes=4),
         "negative probabilities": audit(lambda X: proba(X) - 0.5, n_classes=4),
-        "lira with 1 population record of a class": audit(methods=["lira"], p=(X_pop[y_pop != 3][:-1].tolist() +
+        # the outsider's LiRA trains on the population alone (the owner's, socinf.audit's default, on every record)
+        "lira with 1 population record of a class": audit(methods=["lira"], threat="attacker", p=(X_pop[y_pop != 3][:-1].tolist() +
                                                                             X_pop[y_pop == 3][:1].tolist(),
                                                                             np.r_[y_pop[y_pop != 3][:-1], 3])),
         "no members": audit(m=(X_in[:0], y_in[:0])),

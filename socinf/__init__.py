@@ -9,7 +9,16 @@ The attacks (``socinf.attacks``), the black-box interface (``socinf.targets``), 
 their own; the ``socinf`` command (package ``socinf_cli``) is a Hydra layer on top of them.
 """
 
+import os as _os
+
 __version__ = "0.2.0"
+
+# OpenMP threads (XGBoost's, scikit-learn's) spin while they wait at a barrier. Where the cores are busy (a
+# sweep's other jobs, a shared node, a parallel test run) a spinning thread keeps a descheduled one from
+# finishing: an XGBoost target of 200 trees, threads=2 beside other work, took 131 s instead of 1.4 s
+# (measured, issue 23's owner cell). libgomp reads this once, when it is loaded, so it is set before any
+# socinf module loads XGBoost; a value the user set is kept.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _LAZY = {"audit": "socinf.api", "AuditResult": "socinf.api", "RemoteTarget": "socinf.targets.remote_client"}
 _SUBPACKAGES = ("attacks", "data", "evaluation", "report", "targets")

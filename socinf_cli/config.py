@@ -17,7 +17,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from socinf.attacks.attack_model import AttackModelConfig
-from socinf.attacks.base import THREATS
+from socinf.attacks.base import PAPER_THREAT, THREATS
 from socinf.attacks.lira import LiRAConfig
 from socinf.attacks.mimic_config import MimicConfig  # torch-free: `socinf run --help` stays fast
 from socinf.attacks.reference_jobs import ReferenceJobs
@@ -114,7 +114,7 @@ class SocinfConfig:
     threads: int = 1  # torch / BLAS / XGBoost threads of this job
     resume: bool = False  # multirun: skip jobs whose metrics.json is complete
     protocol: str = "honest"  # honest | paper: label carried into every table
-    threat: str = "attacker"  # attacker: the paper's outsider (population only) | owner: all the owner's records
+    threat: str = PAPER_THREAT  # attacker: the paper's outsider (population only) | owner: all the owner's records
 
     constraints: ClassVar[dict] = {"seed": [SEED], "seeds": [ListOf(SEED)], "threads": [THREADS],
                                    "resume": [BOOLEAN], "protocol": [Options(PROTOCOL_NAMES)],

@@ -31,6 +31,7 @@ from socinf.targets.base import CountingTarget
 
 
 THREATS = ("attacker", "owner")  # threat=: who audits (socinf run's default attacker, socinf.audit's owner)
+PAPER_THREAT = "attacker"  # the paper's outsider: socinf run's default, unmarked in every report table
 
 
 @dataclass

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from socinf.attacks.base import PAPER_THREAT
 from socinf.attacks.diagnostics import failed
 from socinf.data.dataset_config import DatasetConfig
 from socinf.protocol import protocol_name
@@ -84,7 +85,7 @@ def _job_config(run_dir: str) -> dict:
         return {}
 
 
-THREAT = "attacker"  # socinf run's default threat model: the paper's, unmarked in every table
+THREAT = PAPER_THREAT  # unmarked in every table
 
 
 def labelled_dataset(label: str, threat: str | None) -> str:
