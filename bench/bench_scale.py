@@ -16,9 +16,10 @@ AUC (an audit that finds nothing is no benchmark).
 3. Weibo: `socinf run dataset=weibo dataset.per_class=null` (every post of the corpus) with a 5,000-keyword
    vocabulary, target=logistic, features sparse then dense (needs SOCINF_DATA_DIR or the data home).
 
-The audits run with ``OMP_WAIT_POLICY=passive`` (unless set, or ``--omp-active``): XGBoost's and scikit-learn's
-OpenMP threads otherwise spin while they wait, and on a machine whose 2 cores other work also uses, an XGBoost
-fit of 10k x 50,000 records took 111 s and 97 s against 14.7 s passive (measured back to back, load average 4.7).
+The audits run with ``OMP_WAIT_POLICY=passive`` (socinf's own default since it is imported; ``--omp-active``
+sets it active): XGBoost's and scikit-learn's OpenMP threads otherwise spin while they wait, and on a machine
+whose 2 cores other work also uses, an XGBoost fit of 10k x 50,000 records took 111 s and 97 s against 14.7 s
+passive (measured back to back, load average 4.7).
 
 Goals (issue 22, on 2 cores): 100k per split x 50k keywords, logistic target, thresholds + shadow + socinf + LiRA
 (16): <= 15 min wall and <= 3 GB peak RSS; the same figures for XGBoost. 1M per split, thresholds + LiRA:
@@ -86,8 +87,7 @@ def worker(job: dict) -> dict:
 def run_worker(job: dict, omp_passive: bool = True) -> dict:
     """``job`` in a fresh process; its result (or its error, with the stderr tail)."""
     env = {**os.environ, "PYTHONPATH": str(HERE)}
-    if omp_passive:  # see the module docstring
-        env.setdefault("OMP_WAIT_POLICY", "passive")
+    env["OMP_WAIT_POLICY"] = "passive" if omp_passive else "active"  # see the module docstring
     proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(job)], capture_output=True, text=True,
                           env=env)
     if proc.returncode != 0:
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-method", action="store_true", help="also each method alone, in its own process")
     parser.add_argument("--no-weibo", action="store_true")
-    parser.add_argument("--omp-active", action="store_true", help="leave OpenMP's wait policy at its default")
+    parser.add_argument("--omp-active", action="store_true", help="OpenMP threads spin while they wait")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
