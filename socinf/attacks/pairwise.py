@@ -20,6 +20,7 @@ from socinf.attacks.records import RecordSet, present_rows
 from socinf.sparse import is_sparse
 
 SMOOTHING, CLIP = 0.5, 4.0
+TABLE_ENTRIES = 4_000_000  # up to this many pairs (2,000 features, 32 MB) the couplings are tabulated once
 
 
 class PairwiseModel:
@@ -36,6 +37,10 @@ class PairwiseModel:
         self.p1 = np.asarray(X.sum(axis=0)).ravel()
         m = (self.p1 + smoothing) / (self.n + 2 * smoothing)
         self.bias = np.log(m / (1 - m))
+        self._table = None
+        if self.d * self.d <= TABLE_ENTRIES:  # a lookup per step instead of a search: the same values
+            j, k = np.divmod(np.arange(self.d * self.d, dtype=np.int64), self.d)
+            self._table = self.couplings(j, k).reshape(self.d, self.d)
 
     def co_occurrences(self, j: np.ndarray, k: np.ndarray) -> np.ndarray:
         """How many records hold both feature ``j`` and feature ``k`` (elementwise)."""
@@ -47,6 +52,8 @@ class PairwiseModel:
     def couplings(self, j: np.ndarray, k: np.ndarray) -> np.ndarray:
         """W[j, k], elementwise: log((p11 + s)(p00 + s)) - log((p10 + s)(p01 + s)), clipped to +-clip and
         divided by sqrt(d) (many weak couplings add up); 0 on the diagonal."""
+        if self._table is not None:
+            return self._table[j, k]
         s, p11 = self.smoothing, self.co_occurrences(j, k)
         p10, p01 = self.p1[j] - p11, self.p1[k] - p11
         p00 = self.n - p11 - p10 - p01
@@ -82,7 +89,7 @@ def metropolis(model: PairwiseModel, starts: list[np.ndarray], steps: int, rng) 
     for _ in range(steps):
         j = rng.integers(0, model.d, n)
         on = (P == j[:, None]).any(axis=1)
-        r, c = np.nonzero(P >= 0)
+        r, c = np.divmod(np.flatnonzero(P >= 0), P.shape[1])  # row-major, as np.nonzero: the same sums
         field = model.bias[j] + np.bincount(r, weights=model.couplings(j[r], P[r, c]), minlength=n)
         delta = np.where(on, -field, field)  # log pi(flipped) - log pi(current)
         accept = np.log(rng.random(n)) < delta

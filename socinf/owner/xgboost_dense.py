@@ -11,6 +11,8 @@ took: the same leaf for every 0/1 record, so the same answers, bit for bit (leaf
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -39,8 +41,10 @@ def _rewrite_tree(tree: dict) -> None:
 def dense_reading(model) -> bytes:
     """The JSON model file of ``model`` (an ``XGBClassifier`` trained with ``missing=0`` on 0/1 records) that
     answers dense 0/1 input with 0 read as a value exactly as ``model`` answers it."""
-    raw = model.get_booster().save_raw("json")
-    document = json.loads(bytes(raw))
+    with tempfile.TemporaryDirectory() as folder:  # save_model keeps the scikit-learn attributes (the estimator
+        path = Path(folder) / "model.json"          # type MLServer's runtime reads: else it loads a regressor)
+        model.save_model(str(path))
+        document = json.loads(path.read_text())
     trees = document["learner"]["gradient_booster"]["model"]["trees"]
     if any(any(t["split_type"]) for t in trees):
         raise ConfigError("the XGBoost model has categorical splits; only numeric 0/1 features can be rewritten")
