@@ -57,6 +57,7 @@ bench:
 	@if [ -f bench/bench_remote.py ]; then $(BIN)/python bench/bench_remote.py; fi
 	@if [ -f bench/bench_sweep.py ]; then $(BIN)/python bench/bench_sweep.py; fi
 	$(BIN)/python bench/bench_lira.py
+	$(BIN)/python bench/bench_scale.py  # sparse records at 10k-1M per split, the full Weibo corpus (~1 h)
 	@# SLURM launcher vs joblib: only where a cluster answers (bench/bench_slurm.py --local-cluster starts one)
 	@if sinfo >/dev/null 2>&1; then $(BIN)/python bench/bench_slurm.py; \
 	 else echo "bench_slurm: skipped, no SLURM cluster (sinfo fails); try $(BIN)/python bench/bench_slurm.py --local-cluster"; fi

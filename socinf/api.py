@@ -16,6 +16,8 @@ against the model's classes, the seed, each group of settings (``socinf.settings
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from socinf.attacks.attack_model import AttackModelConfig
@@ -28,6 +30,7 @@ from socinf.errors import ConfigError
 from socinf.methods import DEFAULT_METHODS, METHODS, MethodSettings, build, check_methods, check_settings, needs_population
 from socinf.result import AuditResult, utility_from_answers
 from socinf.settings import SEED, THREADS, Interval, Options, check_value, settings_from
+from socinf.sparse import as_csr, is_sparse, like, stack, structure_problem, values
 from socinf.targets.base import CountingTarget
 
 
@@ -39,23 +42,85 @@ class _FunctionModel:
         return self.fn(X)
 
 
-def _as_pair(value, name: str) -> tuple[np.ndarray, np.ndarray]:
+REAL_KINDS = "biuf"  # the dtypes a record's values may have: booleans, integers, floats
+
+
+def _sparse_records(X, name: str):
+    """A scipy.sparse ``X`` as CSR, after checking its index arrays and its dtype (one line each)."""
+    problem = structure_problem(X)
+    if problem:
+        raise ConfigError(f"{name}: X is a malformed {X.format.upper()} matrix ({problem}); expected valid "
+                          "scipy.sparse index arrays")
+    if X.dtype.kind not in REAL_KINDS:
+        raise ConfigError(f"{name}: X is a sparse matrix of dtype {X.dtype}; expected real numbers (bool, int or "
+                          "float)")
+    return as_csr(X, None if X.dtype.kind == "f" else np.float64)
+
+
+def _records(X, name: str):
+    """``X`` as a numeric matrix: CSR for scipy.sparse input and pandas frames of sparse columns (their
+    non-zeros kept as they are), else a dense array; one line if it holds something else."""
+    if type(X).__module__.startswith("pandas") and hasattr(X, "dtypes") and len(X.dtypes) and \
+            all(str(t).startswith("Sparse") for t in X.dtypes):
+        try:
+            X = X.sparse.to_coo()
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name}: a pandas frame of sparse columns that scipy cannot read ({exc}); expected "
+                              "numeric sparse columns") from None
+    if is_sparse(X):
+        return _sparse_records(X, name)
+    try:
+        X = np.asarray(X)
+        if X.dtype.kind == "c":
+            raise TypeError("complex")
+        return np.asarray(X, dtype=np.float64) if X.dtype.kind != "f" else X
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: X holds values that are not real numbers; expected a numeric matrix (n, d)") from None
+
+
+def _first_bad_row(X) -> int:
+    if is_sparse(X):
+        return int(np.searchsorted(X.indptr, np.flatnonzero(~np.isfinite(X.data))[0], side="right") - 1)
+    return int(np.argwhere(~np.isfinite(X))[0][0])
+
+
+def _as_pair(value, name: str) -> tuple:
     try:
         X, y = value
     except (TypeError, ValueError):
         raise ConfigError(f"{name}: expected a pair (X, y) of records and labels") from None
-    try:
-        X = np.asarray(X, dtype=np.float64) if not hasattr(X, "dtype") or X.dtype.kind != "f" else np.asarray(X)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name}: X holds values that are not numbers; expected a numeric matrix (n, d)") from None
-    y = np.asarray(y)
-    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or not len(X):
+    X, y = _records(X, name), np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != len(y) or not X.shape[0]:
         raise ConfigError(f"{name}: expected X of shape (n, d) with n >= 1 and as many labels in a 1-D y; got X "
                           f"{list(X.shape)}, y {list(y.shape)}")
-    if not np.isfinite(X).all():
-        row = int(np.argwhere(~np.isfinite(X))[0][0])
-        raise ConfigError(f"{name}: X holds NaN or infinity (row {row}); expected finite numbers")
+    if not np.isfinite(values(X)).all():
+        raise ConfigError(f"{name}: X holds NaN or infinity (row {_first_bad_row(X)}); expected finite numbers")
     return X, y
+
+
+def _read_sets(members, nonmembers, population) -> tuple:
+    """(X_in, y_in, X_out, y_out, population or None): each set checked (``_as_pair``), all of one width, and
+    held in the members' format (sparse members: CSR throughout)."""
+    X_in, y_in = _as_pair(members, "members")
+    others = {"nonmembers": _as_pair(nonmembers, "nonmembers")}
+    if population is not None:
+        others["population"] = _as_pair(population, "population")
+    for name, (X, _) in others.items():
+        if X.shape[1] != X_in.shape[1]:
+            raise ConfigError(f"{name}: {X.shape[1]} features per record, but members have {X_in.shape[1]}; expected "
+                              "the same input format for every set")
+    (X_out, y_out), pop = others["nonmembers"], others.get("population")
+    return X_in, y_in, like(X_out, X_in), y_out, (like(pop[0], X_in), pop[1]) if pop else None
+
+
+def _warn_xgboost_format(model, X) -> None:
+    """XGBoost reads an absent sparse entry as missing and a dense 0 as a value (unless ``missing=0``): a model
+    trained on dense arrays answers the same records differently as CSR."""
+    missing = getattr(model, "missing", None)
+    if is_sparse(X) and hasattr(model, "get_booster") and missing is not None and float(missing) != 0:
+        warnings.warn("socinf.audit: sparse records for an XGBoost model with missing=nan: XGBoost reads an absent "
+                      "entry as missing, a dense 0 as a value; if the model was trained on dense arrays, pass dense "
+                      "arrays (docs/sparse.md)", stacklevel=3)
 
 
 def _model_name(model) -> str:
@@ -101,9 +166,10 @@ def _black_box(model):
     return black_box
 
 
-def _knowledge(pop, n_classes: int, d: int, n_members: int, threat: str) -> AttackerKnowledge:
-    """The population; under threat="owner" it is also the owner's records beyond the evaluated ones."""
-    X_pop, y_pop = pop if pop else (np.zeros((0, d)), np.zeros(0, int))
+def _knowledge(pop: tuple, n_classes: int, d: int, n_members: int, threat: str) -> AttackerKnowledge:
+    """The population (possibly empty, in the members' format); under threat="owner" it is also the owner's
+    records beyond the evaluated ones."""
+    X_pop, y_pop = pop
     owner = {"X_owner": X_pop, "y_owner": y_pop} if threat == "owner" else {}
     return AttackerKnowledge(X_pop, y_pop, n_classes, d, target_size=n_members, threat=threat, **owner)
 
@@ -131,7 +197,9 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     """Membership-inference audit of ``model`` through its answers only.
 
     members, nonmembers: ``(X, y)`` records known to be in / out of the training set (scored, never shown to
-    an attack). population: ``(X, y)`` the attacker holds (disjoint from both), or None. methods: any of
+    an attack); X dense, ``scipy.sparse`` (CSR, CSC, ...) or a pandas frame of sparse columns: sparse records
+    stay sparse throughout (memory with the non-zeros, docs/sparse.md), and every set is held in the members'
+    format. population: ``(X, y)`` the attacker holds (disjoint from both), or None. methods: any of
     ``"thresholds"`` (confidence, entropy, modified entropy, loss, gap; cut-offs from a shadow model on the
     population, or the owner's references), ``"shadow"`` (Shokri et al.), ``"socinf"`` (the paper's four
     stages), ``"lira"`` (Carlini et al. 2022) and ``"rmia"`` (Zarifzadeh et al. 2024); default thresholds, shadow
@@ -146,13 +214,7 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
     ``result.save(dir)``, ``result.to_html(path)``.
     """
     methods = check_methods(methods) if methods is not None else None
-    X_in, y_in = _as_pair(members, "members")
-    X_out, y_out = _as_pair(nonmembers, "nonmembers")
-    pop = _as_pair(population, "population") if population is not None else None
-    for name, X in (("nonmembers", X_out), ("population", pop[0] if pop else None)):
-        if X is not None and X.shape[1] != X_in.shape[1]:
-            raise ConfigError(f"{name}: {X.shape[1]} features per record, but members have {X_in.shape[1]}; expected "
-                              "the same input format for every set")
+    X_in, y_in, X_out, y_out, pop = _read_sets(members, nonmembers, population)
     check_value("seed", seed, [SEED])
     check_value("threads", threads, [THREADS])
     check_value("threat", threat, [Options(THREATS)])
@@ -168,11 +230,13 @@ def audit(model, members, nonmembers, population=None, methods=None, seed: int =
                                              mimic=mimic, attack=AttackModelConfig(name=attack_model),
                                              shadow=ShadowConfig(n_shadow), lira=lira, rmia=rmia, threat=threat))
     _check_needs(methods, settings, pop, K)
-    X_eval, y_eval = np.concatenate([X_in, X_out]), to_index(np.concatenate([y_in, y_out]))
-    membership = np.r_[np.ones(len(X_in), int), np.zeros(len(X_out), int)]
+    X_eval, y_eval = stack([X_in, X_out]), to_index(np.concatenate([y_in, y_out]))
+    membership = np.r_[np.ones(len(y_in), int), np.zeros(len(y_out), int)]
     d = X_eval.shape[1]
-    knowledge = _knowledge(pop, K, d, len(X_in), threat)
-    target = CountingTarget(black_box, K, d, row_sums=getattr(black_box, "row_sums", (1.0, 1.0)), name=_model_name(model))
+    knowledge = _knowledge(pop or (like(np.zeros((0, d)), X_in), np.zeros(0, int)), K, d, len(y_in), threat)
+    _warn_xgboost_format(model, X_in)
+    target = CountingTarget(black_box, K, d, row_sums=getattr(black_box, "row_sums", (1.0, 1.0)), name=_model_name(model),
+                            sparse=is_sparse(X_in))
     ctx = AttackContext(seed=seed, threads=threads, cache=StageCache(cache_dir), reference_jobs=jobs)
     attacks = [build(m, settings, pop is not None) for m in methods if m != "thresholds"]
     thresholds = build("thresholds", settings) if "thresholds" in methods else None

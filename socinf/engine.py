@@ -21,6 +21,7 @@ from socinf.evaluation.overlap import check_distinct_sets, record_overlap
 from socinf.evaluation.verdict import evidence, strongest
 from socinf.evaluation.verdict_config import VerdictConfig
 from socinf.settings import SEED, THREADS, Options, check_value, settings_from
+from socinf.sparse import to_format
 from socinf.targets.base import CountingTarget
 
 
@@ -49,8 +50,9 @@ def check_inputs(knowledge: AttackerKnowledge, ctx: AttackContext, X_eval, y_eva
     K, d = knowledge.n_classes, knowledge.n_features
     if X_eval.ndim != 2 or X_eval.shape[1] != d:
         raise ConfigError(f"evaluation records of shape {list(X_eval.shape)}: expected (n, {d}) like the attacker's")
-    if len(y_eval) != len(X_eval) or len(membership) != len(X_eval):
-        raise ConfigError(f"{len(X_eval)} evaluation records with {len(y_eval)} labels and {len(membership)} "
+    n = X_eval.shape[0]
+    if len(y_eval) != n or len(membership) != n:
+        raise ConfigError(f"{n} evaluation records with {len(y_eval)} labels and {len(membership)} "
                           "membership flags: expected one of each per record")
     if not set(np.unique(membership).tolist()) == {0, 1}:
         raise ConfigError("membership: expected both members (1) and non-members (0) among the evaluation records")
@@ -58,11 +60,11 @@ def check_inputs(knowledge: AttackerKnowledge, ctx: AttackContext, X_eval, y_eva
         if len(y) and (np.min(y) < 0 or np.max(y) >= K):
             raise ConfigError(f"{what} labels {sorted(set(np.unique(y).tolist()) - set(range(K)))[:5]}: expected "
                               f"class indices 0..{K - 1}")
-    if len(knowledge.X_aux) and knowledge.X_aux.shape[1:] != (d,):
+    if knowledge.X_aux.shape[0] and knowledge.X_aux.shape[1:] != (d,):
         raise ConfigError(f"population records of width {knowledge.X_aux.shape[1]}: expected {d} features")
     check_value("threat", knowledge.threat, [Options(THREATS)])
     X_owner, y_owner = knowledge.owner_records()
-    if len(X_owner) and (X_owner.shape[1:] != (d,) or len(y_owner) != len(X_owner)):
+    if X_owner.shape[0] and (X_owner.shape[1:] != (d,) or len(y_owner) != X_owner.shape[0]):
         raise ConfigError(f"owner records of shape {list(X_owner.shape)} with {len(y_owner)} labels: expected (n, {d}) "
                           "and one label per record")
 
@@ -79,10 +81,11 @@ def _fit(attack, target, knowledge, ctx, X_eval, y_eval) -> dict:
 def run_attacks(attacks: list, target: CountingTarget, knowledge: AttackerKnowledge, ctx: AttackContext,
                 X_eval: np.ndarray, y_eval: np.ndarray, membership: np.ndarray, thresholds=None,
                 verdict=None) -> AttackRun:
-    """Fit each attack through the black box, score the evaluation records, and (``thresholds``: a
+    """Fit each attack through the black box, score the evaluation records (dense or ``scipy.sparse``, the
+    attacker's records in the same format), and (``thresholds``: a
     ``ThresholdAttacks``) the threshold attacks on the same answers; then the evidence of the verdict
     (``verdict``: a ``VerdictConfig`` or a mapping of its fields)."""
-    X_eval, y_eval, membership = np.asarray(X_eval), np.asarray(y_eval), np.asarray(membership)
+    X_eval, y_eval, membership = to_format(X_eval, None), np.asarray(y_eval), np.asarray(membership)
     check_inputs(knowledge, ctx, X_eval, y_eval, membership)
     inside = membership == 1
     check_distinct_sets(X_eval[inside], y_eval[inside], X_eval[~inside], y_eval[~inside], knowledge.X_aux, knowledge.y_aux)

@@ -13,7 +13,9 @@ pickled, so a file planted in the cache directory can at worst be refused:
   ``cls.from_state(state)`` when the class defines ``to_state`` (torch modules:
   their weights are plain arrays here, so ``torch.load`` is never called);
 - an XGBoost ``Booster`` is stored as its UBJSON model bytes (``save_raw``) and
-  loaded with ``load_model(bytearray)``.
+  loaded with ``load_model(bytearray)``;
+- a ``scipy.sparse`` matrix (any format) is stored as CSR: its ``data``, ``indices`` and ``indptr`` arrays
+  and its shape, and rebuilt as a ``csr_matrix`` after checking that they describe one.
 
 Anything else raises ``SerializeError`` when saving (the stage is then simply
 not cached) or when loading (the entry is recomputed).
@@ -58,6 +60,15 @@ class _Encoder:
         self.arrays[name] = arr
         return {"$array": name}
 
+    def sparse(self, matrix) -> dict:
+        from scipy import sparse
+
+        if not sparse.issparse(matrix):
+            raise SerializeError(f"cannot store a {type(matrix).__name__} here")
+        csr = sparse.csr_matrix(matrix)
+        return {"$csr": {"data": self.array(csr.data), "indices": self.array(csr.indices),
+                         "indptr": self.array(csr.indptr), "shape": [int(n) for n in csr.shape]}}
+
     def __call__(self, obj: Any) -> Any:
         if obj is None or isinstance(obj, (bool, int, float, str)):
             return obj
@@ -72,6 +83,8 @@ class _Encoder:
         if isinstance(obj, dict):
             return {"$dict": [[self(k), self(v)] for k, v in obj.items()]}
         cls = type(obj)
+        if cls.__module__.startswith("scipy.sparse"):  # no scipy import for values that hold no sparse matrix
+            return self.sparse(obj)
         if cls.__name__ == "Booster" and cls.__module__.startswith("xgboost"):
             return {"$xgboost": self.array(np.frombuffer(bytes(obj.save_raw("ubj")), dtype=np.uint8))}
         name = _name(cls)
@@ -86,6 +99,21 @@ class _Encoder:
 class _Decoder:
     def __init__(self, allowed: frozenset[str], arrays):
         self.allowed, self.arrays = allowed, arrays
+
+    def sparse(self, node: dict):
+        """A CSR matrix from its arrays, refused unless they describe one (scipy checks the index arrays)."""
+        from scipy import sparse
+
+        try:
+            shape = tuple(int(n) for n in node["shape"])
+            data, indices, indptr = (self.array(node[k]) for k in ("data", "indices", "indptr"))
+            if len(shape) != 2 or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
+                raise ValueError("not a 2-D matrix with integer indices")
+            matrix = sparse.csr_matrix((data, indices, indptr), shape=shape)
+            matrix.check_format(full_check=True)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SerializeError(f"not a sparse matrix ({exc})") from None
+        return matrix
 
     def array(self, ref: dict) -> np.ndarray:
         name = ref.get("$array") if isinstance(ref, dict) else None
@@ -111,6 +139,8 @@ class _Decoder:
             return tuple(self(v) for v in node["$tuple"])
         if "$dict" in node:
             return {_hashable(self(k)): self(v) for k, v in node["$dict"]}
+        if "$csr" in node:
+            return self.sparse(node["$csr"])
         if "$xgboost" in node:
             from xgboost import Booster
 

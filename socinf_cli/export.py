@@ -20,6 +20,7 @@ import numpy as np
 from socinf.errors import ConfigError
 from socinf.io import atomic_write_json, file_mode, storage_error
 from socinf.serve.model import SPLIT_FILE
+from socinf.sparse import is_sparse
 
 RUNTIMES = {"logistic": ("mlserver_sklearn.SKLearnModel", "model.joblib"),
             "mlp": ("mlserver_sklearn.SKLearnModel", "model.joblib"),
@@ -38,11 +39,16 @@ def check_exportable(cfg) -> None:
         raise ConfigError(f"serve.model={cfg.serve.model!r}: expected one of {', '.join(RUNTIMES)}")
 
 
-def write_model(model, name: str, out_dir: Path) -> Path:
-    """The fitted model in the file MLServer's runtime for ``name`` loads, written atomically."""
+def write_model(model, name: str, out_dir: Path, records=None) -> Path:
+    """The fitted model in the file MLServer's runtime for ``name`` loads, written atomically. An XGBoost model
+    trained on sparse ``records`` is written to read dense tensors alike (``owner.xgboost_dense``)."""
     path = out_dir / RUNTIMES[name][1]
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")  # xgboost picks the format from the suffix
-    if name == "xgboost":
+    if name == "xgboost" and records is not None and is_sparse(records):
+        from socinf.owner.xgboost_dense import checked_dense_reading
+
+        tmp.write_bytes(checked_dense_reading(model, records))
+    elif name == "xgboost":
         model.save_model(str(tmp))
     else:
         import joblib
@@ -77,6 +83,7 @@ def check_destination(out_dir: Path) -> None:
 def export(cfg, out_dir: Path, model_name: str) -> dict:
     from threadpoolctl import threadpool_limits
 
+    from socinf_cli.paths import prepare, stage_cache
     from socinf_cli.serve import build_served_model
     from socinf_cli.validate import validate
 
@@ -86,7 +93,8 @@ def export(cfg, out_dir: Path, model_name: str) -> dict:
     threadpool_limits(cfg.threads)
     with staged_dir(out_dir) as staged:  # written aside, then moved in: never half an export
         served = build_served_model(cfg, staged)  # writes membership_split.json and target_report.json
-        path = write_model(served.predictor, cfg.serve.model, staged)
+        records = prepare(cfg, stage_cache(cfg))[0].X if served.sparse else None  # cached: prepared once already
+        path = write_model(served.predictor, cfg.serve.model, staged, records)
         probe = np.asarray(served.predictor.predict_proba(np.zeros((1, served.n_features), dtype=np.float32)))
         settings = model_settings(cfg.serve.model, model_name, served.model_id, served.n_features,
                                   len(served.schema["classes"]), "FP32" if probe.dtype == np.float32 else "FP64")

@@ -25,6 +25,7 @@ from socinf.serve.model import REPORT_FILE, SPLIT_FILE, split_key
 from socinf.io import plain
 from socinf.targets.base import CountingTarget, OpenedTarget
 from socinf.settings import fields_of
+from socinf.sparse import is_sparse
 from socinf.targets.remote_client import RemoteTarget
 from socinf.targets.remote_settings import RemoteSettings
 
@@ -143,7 +144,8 @@ def open_remote_target(cfg, prepared, key: str) -> Iterator:
         served = _read_json(server_dir / REPORT_FILE, "the target's accuracy report")
         report = {**served, "name": "remote", "served_model": served.get("name"), "endpoint": client.url,
                   "server_dir": str(server_dir)}
-        counting = CountingTarget(client, prepared.n_classes, prepared.X.shape[1], row_sums=client.row_sums)
+        counting = CountingTarget(client, prepared.n_classes, prepared.X.shape[1], row_sums=client.row_sums,
+                                  sparse=is_sparse(prepared.X))
         client.spent_by_stage = lambda: _spent_by_stage(counting, client)
         yield OpenedTarget(counting, content_key(key, client.model_id), report, splits,
                            lambda: query_stats(client, cache_path))

@@ -10,6 +10,7 @@ from pathlib import Path
 from socinf.cache import content_key
 from socinf.io import atomic_write_json, plain
 from socinf.runtime import abort_on_interrupt
+from socinf.sparse import is_sparse
 from socinf.serve.model import REPORT_FILE, SPLIT_FILE, ServedModel, answers_fingerprint, input_schema, split_key
 from socinf_cli.paths import prepare, stage_cache
 from socinf_cli.targets import model_params, utility_report
@@ -45,7 +46,7 @@ def build_served_model(cfg, run_dir: Path) -> ServedModel:
     row_sums = defenses.row_sum_bounds(cfg.defense, prepared.n_classes)
     schema, binary = input_schema(prepared.X, prepared.feature_names, prepared.class_names, model_id,
                                   cfg.serve.max_batch, cfg.serve.max_body_bytes, row_sums, cfg.defense.digits)
-    return ServedModel(model_id, predictor, schema, binary)
+    return ServedModel(model_id, predictor, schema, binary, sparse=is_sparse(prepared.X))
 
 
 def serve(cfg, run_dir: Path) -> None:

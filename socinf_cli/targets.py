@@ -15,6 +15,7 @@ from socinf.cache import StageCache, content_key
 from socinf.data.prepare import PreparedData
 from socinf.data.splits import Splits
 from socinf.runtime import abort_on_interrupt
+from socinf.sparse import is_sparse
 from socinf.targets.base import CountingTarget, OpenedTarget
 from socinf.errors import ConfigError
 from socinf.io import plain
@@ -86,7 +87,8 @@ def open_target(cfg, prepared: PreparedData, cache: StageCache, data_key: str) -
     report = utility_report(cfg.target.name, served, prepared, prepared.splits)  # what API users get
     report["defense"] = defenses.describe(model, cfg.defense)
     row_sums = defenses.row_sum_bounds(defenses.check_defense(cfg.defense), prepared.n_classes)
-    counting = CountingTarget(served, prepared.n_classes, prepared.X.shape[1], row_sums=row_sums, name=cfg.target.name)
+    counting = CountingTarget(served, prepared.n_classes, prepared.X.shape[1], row_sums=row_sums, name=cfg.target.name,
+                              sparse=is_sparse(prepared.X))
     yield OpenedTarget(counting, key, report, prepared.splits)
 
 

@@ -285,7 +285,8 @@ def test_library_prepare_data_takes_plain_settings_and_matches_the_cli(shared_da
                    f"data.dir={shared_data_dir}", f"data.root={tmp_path / 'home'}"])
     cli_data, cli_key, _ = prepare(cfg, StageCache(None))
     assert plain_key == cli_key and plain_data.feature_names == cli_data.feature_names
-    assert np.array_equal(plain_data.X, cli_data.X)
+    assert type(plain_data.X) is type(cli_data.X) and plain_data.X.shape == cli_data.X.shape
+    assert (plain_data.X != cli_data.X).nnz == 0  # keyword records are CSR (dataset.features=auto)
     assert all(np.array_equal(part, getattr(cli_data.splits, name)) for name, part in vars(plain_data.splits).items())
     assert plain_data.label == "Tweet(4)" and len(plain_data.splits.eval_members) == 300
     other, other_key, _ = prepare_data(dataset, EvalConfig(size=200), 3, source, StageCache(None))

@@ -81,7 +81,7 @@ def test_bad_defense_settings_are_one_clear_error():
 def test_local_outputs_identical_to_socinf_serve(tweet_slice, shared_data_dir, tmp_path):
     _, prepared = tweet_slice
     s = prepared.splits
-    X = prepared.X[s.attacker[:200]]
+    X = prepared.X[s.attacker[:200]].toarray()  # keyword records are CSR; the request sends rows as lists
     settings = {"round": ["defense.digits=1", "defense.k=2"], "label_only": []}  # round+top_k composed; one-hot
     servers = {name: start_server(tmp_path / name, [*SLICE, "serve.model=logistic", f"defense={name}", *extra],
                                   shared_data_dir) for name, extra in settings.items()}  # both start at once

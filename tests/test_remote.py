@@ -30,9 +30,11 @@ from socinf.errors import ConfigError, RemoteTargetError
 from socinf_cli.pipeline import run_audit
 from socinf_cli.paths import data_root, prepare
 from socinf.serve.app import create_app
+from socinf.targets.codec import encode_sparse_instances
 from socinf_cli.serve import build_served_model
 from socinf_cli.targets import model_params
 from socinf.owner import defenses
+from socinf.owner.models import answers
 from socinf.targets.query_cache import QueryCache
 from socinf_cli.remote import open_remote_target
 from socinf.targets.remote_client import RemoteTarget
@@ -152,18 +154,23 @@ def test_api_contract_and_answers_equal_the_same_model_trained_locally(server, p
     assert httpx.get(f"{server.url}/healthz").status_code == 200
     assert httpx.get(f"{server.url}/v1/schema").status_code == 401
     schema = httpx.get(f"{server.url}/v1/schema", headers=key).json()
-    assert set(schema) == {"model_id", "features", "classes", "max_batch", "max_body_bytes", "output", "idempotency"}
+    assert set(schema) == {"model_id", "features", "classes", "max_batch", "max_body_bytes", "output", "idempotency",
+                           "encodings"}
+    assert schema["encodings"] == ["dense", "sparse"]  # rows as lists, or {"indices", "values"}
     assert [f["name"] for f in schema["features"]] == data.feature_names and schema["classes"] == data.class_names
     assert {f["type"] for f in schema["features"]} == {"binary"}
     for path in ("/docs", "/openapi.json", "/redoc", "/v1/members"):  # nothing else is reachable
         assert httpx.get(f"{server.url}{path}", headers=key).status_code == 404
 
-    X = data.X[data.splits.members[:50]]
-    answer = httpx.post(f"{server.url}/v1/predict", json={"instances": X.tolist()}, headers=key).json()
+    X = data.X[data.splits.members[:50]]  # keyword records: CSR
+    answer = httpx.post(f"{server.url}/v1/predict", json={"instances": X.toarray().tolist()}, headers=key).json()
+    sparse_answer = httpx.post(f"{server.url}/v1/predict", content=encode_sparse_instances(X),
+                               headers={**key, "Content-Type": "application/json"}).json()
+    assert sparse_answer["probabilities"] == answer["probabilities"]  # both encodings, one answer
     with threadpool_limits(cfg.threads):  # as the server trains and answers: BLAS threads change an MLP's bits
         model = defenses.fit_with_defense("mlp", model_params(cfg, cfg.serve.model), cfg.defense,
                                           data.X[data.splits.members], data.y[data.splits.members], cfg.seed, cfg.threads)
-        local = model.predict_proba(X)
+        local = answers(model, X)  # as socinf answers CSR records: densified, as the server reads its lists
     assert np.array_equal(np.asarray(answer["probabilities"]), local)  # bit for bit
     assert answer["model_id"] == schema["model_id"]
 

@@ -106,7 +106,7 @@ def test_big_json_within_the_size_limit_is_parsed_off_the_event_loop(live):
 
 
 @pytest.mark.parametrize("body, problem", [
-    (b'{"instances": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper than 3"),
+    (b'{"instances": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper than 4"),
     (b'{"instances": [[1' + b"0" * 60 + b',0,0,0,0,0,0,0]]}', "more than 30 digits"),
     (b'{"instances": [[1e999,0,0,0,0,0,0,0]]}', "finite"),
     (b'{"instances": [[0,0,0,0,0,0,0,0]], "x": "\\u0000"}', "escapes"),

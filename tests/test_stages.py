@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy import sparse
 
 from generated_corpus import english_corpus, write_emoint
 from socinf.attacks.inout import kmeans_in_out_split
 from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
+from socinf.attacks.pairwise import PairwiseModel, synthesize_statistics
 from socinf.attacks.residual_mlp import ResidualMLP
-from socinf.attacks.synthesis import (SynthesisConfig, change_features, format_starts, format_walk, pairwise_model,
-                                      synthesize_statistics)
+from socinf.attacks.synthesis import SynthesisConfig, change_features, format_starts, format_walk
 from socinf.data.features import KeywordFeaturizer, chinese_ngrams, english_tokens, keywords_per_class
 from socinf.data.loaders import load_corpus
 from socinf.data.splits import make_splits
@@ -70,9 +71,10 @@ def test_weibo_keyword_counts_follow_the_paper():
 def test_chinese_keyword_presence_is_substring_match(shared_data_dir):
     corpus = load_corpus("weibo", 3, shared_data_dir / "weibo-smp2020-ewect", per_class=300, seed=0)
     feat = KeywordFeaturizer("zh", [28, 23, 22]).fit(corpus.texts, corpus.labels)
-    X = feat.transform(corpus.texts[:50])
-    for i, text in enumerate(corpus.texts[:50]):
-        assert list(X[i]) == [int(kw in text) for kw in feat.keywords_]
+    X = feat.transform(corpus.texts)  # CSR: presence found through the text's n-grams, not d substring scans
+    assert sparse.issparse(X) and X.shape == (len(corpus.texts), 73)
+    expected = np.array([[kw in text for kw in feat.keywords_] for text in corpus.texts], dtype=np.float32)
+    assert np.array_equal(X.toarray(), expected) and X.nnz == expected.sum() > 0
 
 
 # ------------------------------------------------------------------ splits
@@ -124,11 +126,36 @@ def test_statistics_synthesis_matches_attacker_marginals_with_new_records(tweet)
     corpus, s, _, X = tweet
     X_aux = X[s.attacker]
     X_s = synthesize_statistics(X_aux, 1500, 200, 1, np.random.default_rng(0))
-    assert len({r.tobytes() for r in X_s}) == len(X_s)  # every accepted record is new
-    bias, _ = pairwise_model(X_aux)
+    assert sparse.issparse(X_s) and X_s.shape == (1500, X_aux.shape[1])  # in the population's format
+    assert len({r.tobytes() for r in X_s.toarray()}) == X_s.shape[0]  # every accepted record is new
     # The sampler follows the population's density, not uniform noise: sparse rows, correlated marginals.
     assert abs(X_s.sum(1).mean() - X_aux.sum(1).mean()) < 2.0
-    assert np.corrcoef(X_s.mean(0), X_aux.mean(0))[0, 1] > 0.5
+    assert np.corrcoef(np.asarray(X_s.mean(0)).ravel(), np.asarray(X_aux.mean(0)).ravel())[0, 1] > 0.5
+    # The same records from the same population held dense (the format changes nothing but the format).
+    dense_s = synthesize_statistics(X_aux.toarray().astype(np.uint8), 1500, 200, 1, np.random.default_rng(0))
+    assert dense_s.dtype == np.uint8 and np.array_equal(dense_s, X_s.toarray())
+
+
+def test_pairwise_couplings_are_the_dense_models_entries_without_a_dense_matrix(tweet):
+    """The co-occurrence model is never d x d: each coupling is computed from the sparse counts when a step
+    needs it. Every entry equals the dense definition (log odds ratio of co-occurrence, smoothed, clipped,
+    shrunk by sqrt(d)), pairs that never co-occur included."""
+    corpus, s, _, X = tweet
+    X_aux = X[s.attacker].toarray().astype(np.float64)
+    n, d = X_aux.shape
+    p11 = X_aux.T @ X_aux
+    p1 = np.diag(p11)
+    p10, p01 = p1[:, None] - p11, p1[None, :] - p11
+    p00 = n - p11 - p10 - p01
+    W = np.clip(np.log((p11 + 0.5) * (p00 + 0.5)) - np.log((p10 + 0.5) * (p01 + 0.5)), -4, 4) / d ** 0.5
+    np.fill_diagonal(W, 0.0)
+    model = PairwiseModel(X[s.attacker])
+    j, k = np.indices((d, d)).reshape(2, -1)
+    assert np.array_equal(model.couplings(j, k).reshape(d, d), W)
+    assert (p11 == 0).sum() > d  # never co-occurring pairs are most of them, and still coupled
+    m = (p1 + 0.5) / (n + 1.0)
+    assert np.array_equal(model.bias, np.log(m / (1 - m)))
+    assert len(model._keys) == (p11 > 0).sum()  # what it holds: the pairs that co-occur
 
 
 def test_format_synthesis_confidence_acceptance_raises_confidence(tweet):
@@ -142,6 +169,10 @@ def test_format_synthesis_confidence_acceptance_raises_confidence(tweet):
     confident, conf_cls = format_walk(conf_target, config, np.random.default_rng(0))
     assert len(new) == 400 and len(confident) > 0
     assert len({r.tobytes() for r in new}) == 400  # every accepted record is new
+    sparse_target = CountingTarget(model, 4, X.shape[1], sparse=True)  # the walk in a sparse audit's format
+    walked, walked_cls = format_walk(sparse_target, SynthesisConfig(name="format", n_records=400, max_proposals=20000),
+                                     np.random.default_rng(0))
+    assert sparse.issparse(walked) and np.array_equal(walked.toarray(), new) and np.array_equal(walked_cls, new_cls)
     assert plain.ledger.as_dict()["sent"] == 0  # accept=new never asks the target
     assert conf_target.ledger.as_dict()["sent"] > 0
     in_class = lambda X_, c: model.predict_proba(X_)[np.arange(len(c)), c].mean()  # noqa: E731
@@ -263,14 +294,16 @@ def _numeric_gradient(params: np.ndarray, loss, step: float = 1e-6) -> np.ndarra
     return grad
 
 
-@pytest.mark.parametrize("fidelity_weight", [0.0, 0.7])
-def test_mimic_gradients_are_the_derivatives_of_the_gan_losses(fidelity_weight):
+@pytest.mark.parametrize("fidelity_weight, records", [(0.0, "dense"), (0.7, "dense"), (0.7, "sparse")])
+def test_mimic_gradients_are_the_derivatives_of_the_gan_losses(fidelity_weight, records):
     """Eq. (2)'s and Eq. (3)'s gradients, written out by hand in attacks/mimic.py and residual_mlp.py, equal
-    the losses' finite differences for every weight of both networks (float64)."""
+    the losses' finite differences for every weight of both networks (float64), records dense or a CSR batch
+    (the input layers multiply its non-zeros)."""
     rng = np.random.default_rng(0)
     config = MimicConfig(depth=4, width=5, d_depth=3, d_width=4, fidelity_weight=fidelity_weight)
     gan = MimicGAN(6, 3, config, random_state=0, dtype=np.float64)
     x, y_real = (rng.random((11, 6)) < 0.4).astype(float), rng.dirichlet(np.ones(3), 11)
+    x = sparse.csr_matrix(x) if records == "sparse" else x
     gen, disc = gan.generator, gan.discriminator
 
     def d_loss():

@@ -128,7 +128,8 @@ def test_a_small_valid_file_prepares_keyword_features(tmp_path):
     prepared = prepare_file(path, tmp_path, "dataset.n_keywords=6")
     assert prepared.label == "Text(2)" and prepared.class_names == ["fear", "joy"]
     assert sorted(prepared.feature_names) == sorted(" ".join(words.values()).split())  # chosen per class on members
-    assert set(prepared.X.ravel().tolist()) == {0, 1} and prepared.X.shape == (80, 6)
+    assert prepared.corpus_info["features"]["format"] == "sparse"  # keyword features are CSR (dataset.features=auto)
+    assert set(prepared.X.toarray().ravel().tolist()) == {0, 1} and prepared.X.shape == (80, 6)
 
 
 def test_text_config_errors(tmp_path):

@@ -31,6 +31,7 @@ from socinf.attacks.base import AttackContext, AttackerKnowledge, check_fitted
 from socinf.attacks.label_only import GAP_THRESHOLD, gap_attack_scores
 from socinf.attacks.shadow import check_algorithm, shadow_model
 from socinf.errors import ConfigError
+from socinf.owner.models import answers
 from socinf.targets.base import CountingTarget
 
 EPS = 1e-12
@@ -100,7 +101,7 @@ def attacker_side_thresholds(algorithm: str, params: dict, knowledge: AttackerKn
                              ctx: AttackContext) -> dict[str, float]:
     """Each attack's threshold from one shadow model (``algorithm`` with ``params``) on its own in/out halves of X_aux."""
     model, inside, outside = shadow_model(algorithm, params, knowledge, 0, ctx)
-    return cut_offs(*[(np.asarray(model.predict_proba(knowledge.X_aux[rows])), knowledge.y_aux[rows])
+    return cut_offs(*[(np.asarray(answers(model, knowledge.X_aux[rows], dtype=None)), knowledge.y_aux[rows])
                       for rows in (inside, outside)])
 
 

@@ -9,6 +9,9 @@ term, ``fidelity_weight`` x cross-entropy to the target's answer, is added by
 default (``mimic=gan``); ``mimic=gan_paper`` sets it to 0: the paper's pure GAN.
 
 Both networks are numpy ``ResidualMLP``s (``socinf.attacks.residual_mlp``: why not torch) trained with Adam.
+Sparse records stay sparse: a batch of them is read by the networks' input layers as CSR (only its non-zeros
+are multiplied). Where the records' dense form is small (``socinf.sparse.DENSE_BATCH_BYTES``, the paper's
+corpora) each batch is densified instead: the very computation of a dense run, bit for bit.
 """
 from __future__ import annotations
 
@@ -20,11 +23,13 @@ from threadpoolctl import threadpool_limits
 from socinf.attacks.adam import Adam
 from socinf.attacks.mimic_config import GAN_KEYS, MimicConfig  # noqa: F401 - re-exported
 from socinf.attacks.residual_mlp import ResidualMLP
+from socinf.sparse import DENSE_BATCH_BYTES, as_csr, dense_batches, is_sparse
 
 # Part of the stage cache's key of a fitted mimic: a mimic trained by other code (1: torch, up to issue 22) is
 # another model, even under the same settings and seed.
 IMPLEMENTATION = 2
 LOG_EPS = 1e-8  # inside the fidelity term's log
+PREDICT_ROWS = 65536  # sparse records the mimic answers at once (its activations: rows x width floats)
 
 
 def fidelity(p_mimic: np.ndarray, p_target: np.ndarray) -> dict:
@@ -35,6 +40,20 @@ def fidelity(p_mimic: np.ndarray, p_target: np.ndarray) -> dict:
         "label_agreement": float((p_mimic.argmax(1) == p_target.argmax(1)).mean()),
         "mean_abs_diff": float(np.abs(p_mimic - p_target).mean()),
     }
+
+
+def _small(X) -> bool:
+    return X.shape[0] * X.shape[1] * 4 <= DENSE_BATCH_BYTES
+
+
+def _batch_source(X, dtype):
+    """``rows(idx)``: records ``idx`` of ``X`` as ``dtype``: a dense array, or for sparse ``X`` a CSR batch (a
+    dense one where ``X`` is small: the same values as indexing its dense form)."""
+    if is_sparse(X):
+        X = as_csr(X).astype(dtype)
+        return (lambda idx: X[idx].toarray()) if _small(X) else (lambda idx: X[idx])
+    X = np.asarray(X, dtype=dtype)
+    return lambda idx: X[idx]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -83,17 +102,27 @@ class MimicGAN:
         gan.history_ = list(state["history"])
         return gan
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        logits, _ = self.generator.forward(np.asarray(X, dtype=self.dtype))
-        return _softmax(logits).astype(np.float64)
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities of records ``X``: dense, or sparse (CSR blocks, or dense ones where ``X`` is small)."""
+        X = X if is_sparse(X) else np.asarray(X, dtype=self.dtype)
+        if X.shape[0] == 0:  # e.g. no held-out record: nothing to ask, no block to join
+            return np.zeros((0, self.n_classes))
+        if not is_sparse(X):
+            return _softmax(self.generator.forward(X)[0]).astype(np.float64)
+        if _small(X):
+            blocks = dense_batches(X, dtype=self.dtype)
+        else:
+            X = as_csr(X).astype(self.dtype)
+            blocks = (X[start:start + PREDICT_ROWS] for start in range(0, X.shape[0], PREDICT_ROWS))
+        return np.concatenate([_softmax(self.generator.forward(b)[0]) for b in blocks]).astype(np.float64)
 
     def discriminator_step(self, x: np.ndarray, y_real: np.ndarray, y_fake: np.ndarray) -> float:
         """Eq. (2): the discriminator's loss on [x, F_target(x)] (real) and [x, F_mimic(x)] (fake); its
         gradient goes to ``discriminator.grads``."""
         # Both halves in one pass (rows are independent): half the calls of two passes, x projected once.
         judged, trace = self.discriminator.forward(x, np.concatenate([y_real, y_fake]))
-        loss_real, d_real = _bce_with_logits(judged[: len(x)], 1.0)
-        loss_fake, d_fake = _bce_with_logits(judged[len(x) :], 0.0)
+        loss_real, d_real = _bce_with_logits(judged[: x.shape[0]], 1.0)
+        loss_fake, d_fake = _bce_with_logits(judged[x.shape[0] :], 0.0)
         self.discriminator.backward(trace, np.concatenate([d_real, d_fake]))
         return loss_real + loss_fake
 
@@ -107,7 +136,7 @@ class MimicGAN:
         (d_y,) = self.discriminator.backward(disc_trace, d_judged, weights=False, inputs=(1,))
         if self.fidelity_weight > 0:
             loss -= self.fidelity_weight * float((y_real * np.log(y_fake + LOG_EPS)).sum(1).mean())
-            d_y = d_y - (self.fidelity_weight / len(x)) * y_real / (y_fake + LOG_EPS)
+            d_y = d_y - (self.fidelity_weight / x.shape[0]) * y_real / (y_fake + LOG_EPS)
         d_logits = y_fake * (d_y - (d_y * y_fake).sum(1, keepdims=True))  # through the softmax
         self.generator.backward(trace, d_logits)
         return loss
@@ -121,26 +150,27 @@ class MimicGAN:
         opt_g.step()
         return d_loss, g_loss
 
-    def fit(self, X: np.ndarray, Y_target: np.ndarray, progress=None) -> "MimicGAN":
-        if len(X) == 0:
+    def fit(self, X, Y_target: np.ndarray, progress=None) -> "MimicGAN":
+        if X.shape[0] == 0:
             raise ValueError("MimicGAN.fit: no records to mimic (X is empty)")
         with threadpool_limits(limits=1, user_api="blas"):  # layers of 50-64 units: BLAS threads cost, not pay
-            return self._fit(np.asarray(X, dtype=self.dtype), np.asarray(Y_target, dtype=self.dtype), progress)
+            return self._fit(X, np.asarray(Y_target, dtype=self.dtype), progress)
 
-    def _fit(self, X: np.ndarray, Y: np.ndarray, progress) -> "MimicGAN":
+    def _fit(self, X, Y: np.ndarray, progress) -> "MimicGAN":
+        rows, n = _batch_source(X, self.dtype), X.shape[0]
         gen, disc = self.generator, self.discriminator
         opt_g = Adam(gen.params, gen.grads, lr=self.lr_g, betas=(0.5, 0.999))
         opt_d = Adam(disc.params, disc.grads, lr=self.lr_d, betas=(0.5, 0.999))
         rng = np.random.default_rng([self.random_state, 1])
         for epoch in range(self.epochs):
-            order = rng.permutation(len(X))
+            order = rng.permutation(n)
             d_sum = g_sum = 0.0
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                d_loss, g_loss = self._train_step(X[idx], Y[idx], opt_g, opt_d)
+                d_loss, g_loss = self._train_step(rows(idx), Y[idx], opt_g, opt_d)
                 d_sum += d_loss * len(idx)
                 g_sum += g_loss * len(idx)
-            self.history_.append({"epoch": epoch + 1, "d_loss": d_sum / len(X), "g_loss": g_sum / len(X)})
+            self.history_.append({"epoch": epoch + 1, "d_loss": d_sum / n, "g_loss": g_sum / n})
             if progress is not None:
                 progress(epoch + 1, self.epochs)
         return self

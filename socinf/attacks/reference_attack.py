@@ -18,6 +18,7 @@ from socinf.attacks.references import (N_CALIBRATION, N_PSEUDO_TARGETS, Referenc
 from socinf.attacks.synthesis import GENERATIVE, SynthesisConfig
 from socinf.errors import ConfigError
 from socinf.settings import check, settings_from
+from socinf.sparse import to_format
 from socinf.targets.base import CountingTarget
 
 
@@ -74,7 +75,7 @@ class ReferenceAttack:
         self.settings()
         if candidates is None:
             raise ConfigError(f"{self.name}: fit(target, knowledge, ctx, candidates=(X, y)) needs the records to score")
-        X_c, y_c = np.asarray(candidates[0]), np.asarray(candidates[1], dtype=int)
+        X_c, y_c = to_format(candidates[0], None), np.asarray(candidates[1], dtype=int)
         self.n_references_ = reference_count(self.n_references, knowledge.threat)
         cfg = ReferenceConfig(self.n_references, self.reference_model, self.reference_data, self.online)
         with ctx.timed("references"):

@@ -74,7 +74,9 @@ def fit_reference(spec: ReferenceSpec, algorithm, params: dict, data: ReferenceD
     """(model, pool rows): ``algorithm`` with ``params`` fitted, one thread, on the spec's records."""
     from socinf.owner.models import fit_local_model
 
-    X = np.concatenate([data.X[spec.rows], data.X_cand[spec.cand]])
+    from socinf.sparse import stack
+
+    X = stack([data.X[spec.rows], data.X_cand[spec.cand]])
     y = np.concatenate([data.y[spec.rows], data.y_cand[spec.cand]]).astype(int)
     missing = sorted(set(range(n_classes)) - set(np.unique(y).tolist()))
     if missing:
@@ -144,8 +146,10 @@ def run_reference_job(data_path: str, cache_root: str, specs: list[ReferenceSpec
 
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
+    from socinf.sparse import from_npz
+
     with np.load(data_path, allow_pickle=False) as f:
-        data = ReferenceData(f["X"], f["y"], f["X_cand"], f["y_cand"])
+        data = ReferenceData(from_npz(f, "X"), f["y"], from_npz(f, "X_cand"), f["y_cand"])
     cache = StageCache(Path(cache_root))
     with threadpool_limits(1):
         for spec in specs:
@@ -159,9 +163,10 @@ def _write_data(folder: Path, data: ReferenceData) -> Path:
     import io
 
     from socinf.io import atomic_write_bytes
+    from socinf.sparse import to_npz
 
-    buffer = io.BytesIO()
-    np.savez(buffer, X=data.X, y=data.y, X_cand=data.X_cand, y_cand=data.y_cand)
+    buffer = io.BytesIO()  # CSR records as their arrays: the jobs load them with allow_pickle=False
+    np.savez(buffer, **to_npz("X", data.X), y=data.y, **to_npz("X_cand", data.X_cand), y_cand=data.y_cand)
     blob = buffer.getvalue()
     path = folder / f"records-{hashlib.sha256(blob).hexdigest()[:16]}.npz"
     if not path.exists():

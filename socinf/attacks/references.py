@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
-from typing import ClassVar, Optional
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
@@ -41,7 +41,9 @@ from socinf.attacks.synthesis import SynthesisConfig, check_applies, synthesize
 from socinf.cache import content_key
 from socinf.data.splits import stratified_cut
 from socinf.errors import ConfigError
+from socinf.owner.models import answers, float32
 from socinf.settings import BOOLEAN, Interval, Options, settings_from
+from socinf.sparse import is_sparse, like, row_ids, stack, to_format
 from socinf.targets.base import CountingTarget
 
 REFERENCE_MODELS = ("target", "mlp")
@@ -78,7 +80,7 @@ class References:
     which candidates each trained on (``cand_in``, or None when none did)."""
 
     models: list
-    X: np.ndarray
+    X: Any  # dense or CSR, as the attacker's records
     y: np.ndarray
     target_probs: np.ndarray | None  # the target's answers on the pool (synthetic: already paid for)
     pool_in: np.ndarray
@@ -104,7 +106,8 @@ def logit_confidence(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def reference_answers(models: list, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(n_references, n) true-class probabilities and logit confidences of every reference on (X, y)."""
-    probs = [m.predict_proba(np.asarray(X, dtype=np.float32)) for m in models]
+    X = float32(X)
+    probs = [answers(m, X) for m in models]
     return (np.stack([true_class(p, y) for p in probs]), np.stack([logit_confidence(p, y) for p in probs]))
 
 
@@ -148,11 +151,13 @@ def _online_keep(n_references: int, n_candidates: int, seed: int) -> np.ndarray:
     return rng.random((n_references, n_candidates)).argsort(axis=0) < n_references // 2
 
 
-def _digest(*arrays: np.ndarray) -> str:
+def _digest(*arrays) -> str:
+    """A content hash of ``arrays`` (dense, or sparse: by their rows' ids, the same as their dense form's)."""
     h = hashlib.sha256()
     for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype}{a.shape}".encode())
+        shape = a.shape
+        a = row_ids(a) if is_sparse(a) or np.ndim(a) == 2 else np.ascontiguousarray(a)
+        h.update(f"{a.dtype}{shape}".encode())
         h.update(a.tobytes())
     return h.hexdigest()[:24]
 
@@ -162,8 +167,7 @@ def _attacker_specs(n: int, y: np.ndarray, size: int, candidates, key_parts: tup
     keep, cand_key = None, None
     if candidates is not None:
         keep = _online_keep(n, len(candidates[1]), seed)
-        cand_key = hashlib.sha256(np.ascontiguousarray(candidates[0]).tobytes()
-                                  + np.asarray(candidates[1]).tobytes()).hexdigest()[:24]
+        cand_key = hashlib.sha256(row_ids(candidates[0]).tobytes() + np.asarray(candidates[1]).tobytes()).hexdigest()[:24]
     specs = []
     for i in range(n):
         rng = np.random.default_rng([seed, 29, i])
@@ -196,8 +200,8 @@ def train_references(cfg: ReferenceConfig, algorithm, params: dict, target: Coun
     X, y, target_probs, source = _pool(cfg, synthesis, target, knowledge, ctx)
     owner = knowledge.threat == "owner"
     n = reference_count(cfg.n_references, knowledge.threat)
-    X_c, y_c = (np.asarray(candidates[0]), np.asarray(candidates[1], dtype=int)) if candidates is not None else \
-        (np.zeros((0, knowledge.n_features)), np.zeros(0, int))
+    X_c, y_c = (to_format(candidates[0], None), np.asarray(candidates[1], dtype=int)) if candidates is not None else \
+        (like(np.zeros((0, knowledge.n_features)), X), np.zeros(0, int))
     _check_pool(cfg, np.concatenate([y, y_c]) if owner else y, knowledge.n_classes, owner)
     if owner:
         size = knowledge.target_size or (len(y) + len(y_c)) // 2
@@ -227,9 +231,9 @@ def pooled_answers(refs: References, candidates: tuple) -> tuple[np.ndarray, np.
     """Every reference's (probabilities, labels, IN flags) on every record of the design, one after the other,
     the candidates first, then the pool: records whose membership in that reference's training is known."""
     X_c, y_c = candidates
-    X = np.concatenate([np.asarray(X_c), refs.X]).astype(np.float32)
+    X = float32(stack([to_format(X_c, None), refs.X]))
     y = np.concatenate([np.asarray(y_c, dtype=int), refs.y])
     cand_in = refs.cand_in if refs.cand_in is not None else np.zeros((len(refs.models), len(y_c)), bool)
     inside = np.concatenate([cand_in, refs.pool_in], axis=1)
-    probs = np.concatenate([np.asarray(m.predict_proba(X), dtype=np.float64) for m in refs.models])
+    probs = np.concatenate([np.asarray(answers(m, X), dtype=np.float64) for m in refs.models])
     return probs, np.tile(y, len(refs.models)), inside.ravel()

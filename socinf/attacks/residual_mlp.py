@@ -10,11 +10,14 @@ weights as torch's ``state_dict`` of the same ``nn.Sequential`` did. tests/test_
 pass against torch's modules and every gradient against finite differences.
 
 The input layer may read its input as separate blocks (``n_in`` a tuple): the discriminator reads the pair
-[x, y] without concatenating it, and the mimic's step asks for the gradient of y alone.
+[x, y] without concatenating it, and the mimic's step asks for the gradient of y alone. An input block may be
+a ``scipy.sparse`` CSR matrix (keyword records over a large vocabulary): the input layer multiplies its
+non-zeros only, and its weight gradient is ``(x^T d)^T``.
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import issparse
 
 SLOPE = 0.2  # LeakyReLU's negative slope
 EPS = 1e-5  # LayerNorm's
@@ -67,15 +70,16 @@ class ResidualMLP:
         fewer rows than the longest is read by each group of that many rows (the discriminator's x, shared by its
         real and fake halves: projected once)."""
         first, hidden, last = self._layers(self._p)
-        rows = max(len(x) for x in inputs)
+        rows = max(x.shape[0] for x in inputs)
         h = first[-1] + np.zeros((rows, 1), first[-1].dtype)
         for x, w in zip(inputs, first[:-1]):
-            if len(x) == rows:  # every block as long (also zero rows: an empty held-out set)
+            n = x.shape[0]  # a CSR block has no len()
+            if n == rows:  # every block as long (also zero rows: an empty held-out set)
                 h += x @ w.T
                 continue
-            if len(x) == 0 or rows % len(x):
-                raise ValueError(f"input blocks of {len(x)} and {rows} rows: the longer must repeat the shorter")
-            h += np.tile(x @ w.T, (rows // len(x), 1))
+            if n == 0 or rows % n:
+                raise ValueError(f"input blocks of {n} and {rows} rows: the longer must repeat the shorter")
+            h += np.tile(x @ w.T, (rows // n, 1))
         trace = [inputs]
         if self.depth < 2:
             return h, trace
@@ -123,9 +127,12 @@ class ResidualMLP:
             d_first = d_a * trace[1]
         if weights:
             for x, grad in zip(trace[0], g_first[:-1]):
-                np.matmul(_fold(d_first, len(x)).T, x, out=grad)
+                if issparse(x):
+                    grad[...] = (x.T @ _fold(d_first, x.shape[0])).T
+                else:
+                    np.matmul(_fold(d_first, x.shape[0]).T, x, out=grad)
             np.sum(d_first, axis=0, out=g_first[-1])
-        return [_fold(d_first, len(trace[0][i])) @ p_first[i] for i in inputs]
+        return [_fold(d_first, trace[0][i].shape[0]) @ p_first[i] for i in inputs]
 
     def state(self) -> dict[str, np.ndarray]:
         """The weights under the names torch's ``state_dict`` gave them (an ``nn.Sequential`` of the layers)."""

@@ -29,7 +29,7 @@ from socinf.attacks.base import AttackContext, AttackerKnowledge, check_fitted
 from socinf.cache import content_key
 from socinf.data.splits import stratified_cut
 from socinf.errors import ConfigError
-from socinf.owner.models import LOCAL_MODELS, fit_local_model
+from socinf.owner.models import LOCAL_MODELS, answers, fit_local_model
 from socinf.settings import Interval, check
 from socinf.targets.base import CountingTarget
 
@@ -140,7 +140,7 @@ class ShadowTraining:
         probs, labels, is_in = [], [], []
         for model, inside, outside in shadow_models(algorithm, params, knowledge, self.n_models, ctx):
             for rows, member in ((inside, True), (outside, False)):
-                probs.append(np.asarray(model.predict_proba(knowledge.X_aux[rows]), dtype=np.float64))
+                probs.append(np.asarray(answers(model, knowledge.X_aux[rows], dtype=None), dtype=np.float64))
                 labels.append(knowledge.y_aux[rows])
                 is_in.append(np.full(len(rows), member))
         return np.concatenate(probs), np.concatenate(labels), np.concatenate(is_in)

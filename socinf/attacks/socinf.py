@@ -6,6 +6,7 @@ with ``mimic.orient``, turns its score around when that check finds the ranking 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ NEEDS_POPULATION = ("statistics", "population")  # syntheses that draw on the at
 
 @dataclass
 class SyntheticData:
-    X: np.ndarray  # X_s
+    X: Any  # X_s: CSR or a dense uint8 array, in the audit's format
     Y: np.ndarray  # F_target(X_s)
     queries: int  # target queries the synthesis itself spent (accept=confidence)
 
@@ -61,7 +62,7 @@ class SocInf:
             before = target.ledger.as_dict()["sent"]
             X_s = synthesize(syn["name"], config, knowledge.X_aux, target, rng)
             spent = target.ledger.as_dict()["sent"] - before
-            return SyntheticData(X_s, target.predict_proba(X_s), spent + len(X_s))
+            return SyntheticData(X_s, target.predict_proba(X_s), spent + X_s.shape[0])
 
         with target.stage("synthesis"):
             data, hit = ctx.cache.get_or_compute("synthetic", content_key(key, ctx.target_key), compute,
@@ -93,7 +94,7 @@ class SocInf:
         self.diagnostics_ = diagnostics.fit_checks(is_in, mimic.predict_proba(syn.X[held_out]), syn.Y[held_out],
                                                    self.attack_model_.score(syn.Y))
         self.flipped_ = diagnostics.should_flip(self.diagnostics_["orientation"], mimic_config.orient)
-        report.update({"n_synthetic": int(len(syn.X)), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum()),
+        report.update({"n_synthetic": int(syn.X.shape[0]), "n_in": int(is_in.sum()), "n_out": int((~is_in).sum()),
                        "orientation_flipped": self.flipped_})
         return report
 

@@ -4,7 +4,8 @@
 per-feature marginals and pairwise co-occurrences of its auxiliary records
 (never the target's members). Records are drawn by Metropolis MCMC from the
 pairwise binary model those statistics define, then a noisy copy (a few bits
-flipped) is kept when it is new. ``format`` (III.B.2): only the input format is
+flipped) is kept when it is new (``socinf.attacks.pairwise``: on the non-zeros,
+never a d x d matrix). ``format`` (III.B.2): only the input format is
 known. Walks start from records of that format (sparse keyword vectors, a
 share ``start_density`` of keywords present: an attacker knows a short post
 holds few keywords; uniformly random vectors would set half of them) and
@@ -14,6 +15,9 @@ that density. ``accept=new`` (the paper, literally) keeps every new record;
 k_max -> k_min changed features, a rejection counter, a confidence floor).
 ``population`` (IV.B.4, the paper's experiments): X_s is the attacker's real
 auxiliary records; nothing is generated.
+
+Synthetic records come in the audit's format: a sparse population or a sparse target (``CountingTarget.sparse``)
+gives CSR records, else dense uint8 arrays. A walk's chains are a dense block of 32 per class.
 """
 from __future__ import annotations
 
@@ -22,8 +26,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from socinf.attacks.pairwise import synthesize_statistics
+from socinf.attacks.records import RecordSet
 from socinf.errors import ConfigError
 from socinf.settings import Interval, Options
+from socinf.sparse import non_binary_columns
 from socinf.targets.base import CountingTarget
 
 
@@ -66,59 +73,6 @@ class SynthesisConfig:
             raise ConfigError(f"{group}.k_min={self.k_min}: must be <= {group}.k_max={self.k_max}")
 
 
-def pairwise_model(X: np.ndarray, smoothing: float = 0.5, clip: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
-    """Bias (logit marginals) and symmetric couplings (log odds ratios of co-occurrence)."""
-    X = X.astype(np.float64)
-    n = len(X)
-    p11 = X.T @ X
-    p1 = np.diag(p11)
-    p10 = p1[:, None] - p11
-    p01 = p1[None, :] - p11
-    p00 = n - p11 - p10 - p01
-    W = np.log((p11 + smoothing) * (p00 + smoothing)) - np.log((p10 + smoothing) * (p01 + smoothing))
-    W = np.clip(W, -clip, clip) / max(X.shape[1] ** 0.5, 1.0)  # shrink: many weak couplings add up
-    np.fill_diagonal(W, 0.0)
-    m = (p1 + smoothing) / (n + 2 * smoothing)
-    return np.log(m / (1 - m)), W
-
-
-def _metropolis(bias: np.ndarray, W: np.ndarray, start: np.ndarray, steps: int, rng) -> np.ndarray:
-    X = start.astype(np.float64).copy()
-    rows = np.arange(len(X))
-    for _ in range(steps):
-        j = rng.integers(0, X.shape[1], len(X))
-        field = bias[j] + np.einsum("nd,nd->n", X, W[j])
-        delta = np.where(X[rows, j] > 0, -field, field)  # log pi(flipped) - log pi(current)
-        accept = np.log(rng.random(len(X))) < delta
-        X[rows[accept], j[accept]] = 1.0 - X[rows[accept], j[accept]]
-    return X.astype(np.uint8)
-
-
-def _keep_new(candidates: np.ndarray, seen: set[bytes], out: list[np.ndarray], limit: int) -> None:
-    for row in candidates:
-        key = row.tobytes()
-        if key not in seen and len(out) < limit:
-            seen.add(key)
-            out.append(row)
-
-
-def synthesize_statistics(X_aux: np.ndarray, n_records: int, burn_in: int, noise_flips: int, rng,
-                          max_rounds: int = 20) -> np.ndarray:
-    bias, W = pairwise_model(X_aux)
-    seen: set[bytes] = set()
-    out: list[np.ndarray] = []
-    for _ in range(max_rounds):  # the space of distinct sparse records can run out; stop then
-        start = X_aux[rng.integers(0, len(X_aux), n_records)]
-        sample = _metropolis(bias, W, start, burn_in, rng)
-        flips = rng.integers(0, X_aux.shape[1], (len(sample), noise_flips))
-        noisy = sample.copy()
-        np.put_along_axis(noisy, flips, 1 - np.take_along_axis(noisy, flips, 1), 1)
-        _keep_new(noisy, seen, out, n_records)
-        if len(out) >= n_records:
-            break
-    return np.array(out, dtype=np.uint8)
-
-
 def format_starts(n: int, d: int, density: float, rng) -> np.ndarray:
     """Records that respect the known format: sparse binary vectors, each feature on with ``density``."""
     return (rng.random((n, d)) < density).astype(np.uint8)
@@ -131,10 +85,19 @@ def change_features(X: np.ndarray, k, density: float, rng) -> np.ndarray:
     k = np.broadcast_to(np.asarray(k), (len(X),))
     weight = np.where(X > 0, 1.0 - density, density)
     keys = np.log(weight) - np.log(-np.log(rng.random(X.shape)))  # Gumbel top-k = weighted, no replacement
-    order = np.argsort(-keys, axis=1)
+    top = _largest(keys, int(k.max()))
     chosen = np.zeros(X.shape, dtype=bool)
-    np.put_along_axis(chosen, order[:, : int(k.max())], np.arange(int(k.max()))[None, :] < k[:, None], 1)
+    np.put_along_axis(chosen, top, np.arange(top.shape[1])[None, :] < k[:, None], 1)
     return np.where(chosen, 1 - X, X).astype(np.uint8)
+
+
+def _largest(keys: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the columns of the ``k`` largest keys, largest first (a partition, then a sort of k: the same
+    as sorting the whole row, at a cost in d rather than d log d)."""
+    if k >= keys.shape[1]:
+        return np.argsort(-keys, axis=1)
+    top = np.argpartition(-keys, k - 1, axis=1)[:, :k]
+    return np.take_along_axis(top, np.argsort(-np.take_along_axis(keys, top, 1), axis=1), 1)
 
 
 def format_walk(target: CountingTarget, cfg, rng, chains_per_class: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -142,24 +105,21 @@ def format_walk(target: CountingTarget, cfg, rng, chains_per_class: int = 32) ->
     d, k = target.n_features, target.n_classes
     chain_class = np.repeat(np.arange(k), chains_per_class)
     current = format_starts(len(chain_class), d, cfg.start_density, rng)
+    kept = RecordSet(d, cfg.n_records)
     if cfg.accept == "confidence":
-        return _hill_climb(target, cfg, current, chain_class, rng)
-    seen: set[bytes] = set()
-    out: list[np.ndarray] = []
+        return _hill_climb(target, cfg, current, chain_class, kept, rng)
     walk_class: list[int] = []
     proposals = 0
-    while len(out) < cfg.n_records and proposals < cfg.max_proposals:  # the paper: keep every new record
+    while len(kept) < cfg.n_records and proposals < cfg.max_proposals:  # the paper: keep every new record
         cand = change_features(current, cfg.n_flip, cfg.start_density, rng)
         proposals += len(cand)
-        new = np.array([row.tobytes() not in seen for row in cand])
+        new = np.array([kept.is_new(np.flatnonzero(row)) for row in cand])
         current[new] = cand[new]
-        before = len(out)
-        _keep_new(cand[new], seen, out, cfg.n_records)
-        walk_class.extend(chain_class[new][: len(out) - before])
-    return np.array(out, dtype=np.uint8), np.array(walk_class, dtype=int)
+        walk_class.extend(chain_class[new][: kept.add_dense(cand[new])])
+    return kept.matrix(bool(target.sparse)), np.array(walk_class, dtype=int)
 
 
-def _hill_climb(target: CountingTarget, cfg, start: np.ndarray, chain_class: np.ndarray, rng):
+def _hill_climb(target: CountingTarget, cfg, start: np.ndarray, chain_class: np.ndarray, kept: RecordSet, rng):
     """Shokri et al. (S&P 2017) Algorithm 1, one chain per row: a proposal is accepted when the target's
     confidence in the chain's class does not drop; an accepted proposal above ``conf_min`` that the target
     labels as the chain's class is kept with probability equal to that confidence, and the chain restarts;
@@ -168,19 +128,15 @@ def _hill_climb(target: CountingTarget, cfg, start: np.ndarray, chain_class: np.
     best, best_score = start.copy(), np.zeros(len(rows))
     k, rejected, steps = np.full(len(rows), cfg.k_max), np.zeros(len(rows), int), np.zeros(len(rows), int)
     proposal = start
-    seen: set[bytes] = set()
-    out: list[np.ndarray] = []
     walk_class: list[int] = []
     proposals = 0
-    while len(out) < cfg.n_records and proposals < cfg.max_proposals:
+    while len(kept) < cfg.n_records and proposals < cfg.max_proposals:
         probs = target.predict_proba(proposal)
         proposals += len(rows)
         score = probs[rows, chain_class]
         accept = score >= best_score
         keep = accept & (score > cfg.conf_min) & (probs.argmax(1) == chain_class) & (rng.random(len(rows)) < score)
-        before = len(out)
-        _keep_new(proposal[keep], seen, out, cfg.n_records)
-        walk_class.extend(chain_class[keep][: len(out) - before])
+        walk_class.extend(chain_class[keep][: kept.add_dense(proposal[keep])])
         best[accept], best_score[accept], rejected[accept] = proposal[accept], score[accept], 0
         rejected[~accept] += 1
         shrink = rejected > cfg.rej_max
@@ -191,23 +147,23 @@ def _hill_climb(target: CountingTarget, cfg, start: np.ndarray, chain_class: np.
         best[restart], best_score[restart], k[restart], rejected[restart], steps[restart] = fresh, 0.0, cfg.k_max, 0, 0
         proposal = change_features(best, k, cfg.start_density, rng)
         proposal[restart] = fresh  # a restarted chain first asks about its fresh start, as Algorithm 1 does
-    return np.array(out, dtype=np.uint8), np.array(walk_class, dtype=int)
+    return kept.matrix(bool(target.sparse)), np.array(walk_class, dtype=int)
 
 
 def synthesize_format(target: CountingTarget, cfg, rng) -> np.ndarray:
     return format_walk(target, cfg, rng)[0]
 
 
-def check_applies(name: str, X_aux: np.ndarray) -> None:
+def check_applies(name: str, X_aux) -> None:
     """statistics and format sample binary records: refuse numeric features rather than mangle them."""
-    numeric = np.flatnonzero(~np.isin(X_aux, (0, 1)).all(axis=0))
+    numeric = non_binary_columns(X_aux)
     if name in GENERATIVE and len(numeric):
         raise ConfigError(f"synthesis={name}: samples binary features, but {len(numeric)} feature column(s) "
                           f"(first: index {numeric[0]}) hold other values; use synthesis=population")
 
 
-def synthesize(name: str, cfg, X_aux: np.ndarray, target: CountingTarget, rng) -> np.ndarray:
-    """Dispatch on ``synthesis.name``; returns X_s as a uint8 matrix of distinct records."""
+def synthesize(name: str, cfg, X_aux, target: CountingTarget, rng):
+    """Dispatch on ``synthesis.name``; returns X_s, distinct records in the audit's format (CSR or uint8)."""
     check_applies(name, X_aux)
     if name == "population":
         return X_aux.copy()

@@ -17,6 +17,7 @@ CORPORA = (*SUPPORTED_CLASSES, *USER_FILES)  # dataset.name
 WEIBO_DOMAINS = ("all", "usual", "virus")
 LANGUAGES = ("en", "zh")  # dataset=text: en word tokens or zh character n-grams (features.KeywordFeaturizer)
 KEYWORD_METHODS = ("chi2", "logodds")
+FEATURE_FORMATS = ("auto", "sparse", "dense")  # auto: keyword features sparse (CSR), a table of features dense
 SPLIT_RULES = ("random", "official")  # official: EmoInt's own train split trains the target
 NONMEMBER_POOLS = ("heldout", "attacker")  # evaluation non-members: held out | the attacker's own (the paper)
 AUTO_SIZE = "auto"  # eval.size=auto: the largest balanced set the splits allow ...
@@ -49,6 +50,11 @@ class DatasetConfig:
     label_column: str = "label"  # csv and text
     text_column: str = "text"  # text only
     language: Optional[str] = None  # text only: en | zh (the corpora fix their own)
+    # How the records are held: sparse (scipy CSR: memory grows with the keywords present) or dense (n x d
+    # arrays, as before issue 22); auto: keyword features sparse, a table of features (csv) dense. XGBoost reads
+    # an absent entry of a sparse matrix as missing and a 0 of a dense array as a value: a different model
+    # (docs/sparse.md).
+    features: str = "auto"
 
     constraints: ClassVar[dict] = {
         "name": [Options(CORPORA)],
@@ -68,6 +74,7 @@ class DatasetConfig:
         "label_column": [TEXT],
         "text_column": [TEXT],
         "language": [None, Options(LANGUAGES)],
+        "features": [Options(FEATURE_FORMATS)],
     }
 
     def check_together(self, group: str) -> None:

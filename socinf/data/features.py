@@ -120,16 +120,22 @@ class KeywordFeaturizer:
         self.keywords_, self.keyword_class_ = chosen, owner
         return self
 
-    def transform(self, texts: list[str]) -> np.ndarray:
+    def transform(self, texts: list[str]):
+        """0/1 keyword presence as a ``scipy.sparse`` CSR uint8 matrix (a post holds a handful of keywords; uint8
+        as the dense arrays of ``dataset.features=dense``, so a model reads either in the same precision).
+
+        A keyword is present where it is one of the text's units: an English token, or for Chinese a
+        character n-gram of a CJK run, which is the same as substring presence (a keyword is made of CJK
+        characters only, so any occurrence lies inside one run)."""
+        from scipy import sparse
+
         assert self.keywords_ is not None, "fit first"
-        X = np.zeros((len(texts), len(self.keywords_)), dtype=np.uint8)
-        if self.language == "en":
-            index = {w: j for j, w in enumerate(self.keywords_)}
-            for i, t in enumerate(texts):
-                for w in english_tokens(t):
-                    if w in index:
-                        X[i, index[w]] = 1
-        else:  # substring presence: a keyword counts wherever it occurs in the post
-            for i, t in enumerate(texts):
-                X[i] = [kw in t for kw in self.keywords_]
-        return X
+        index = {w: j for j, w in enumerate(self.keywords_)}
+        indices, indptr = [], [0]
+        for text in texts:
+            row = sorted(index[u] for u in self._units(text) if u in index)
+            indices.extend(row)
+            indptr.append(len(indices))
+        data = np.ones(len(indices), dtype=np.uint8)
+        return sparse.csr_matrix((data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+                                 shape=(len(texts), len(self.keywords_)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def dataset_label(name: str, num_classes) -> str:
 @dataclass
 class PreparedData:
     label: str  # e.g. "Tweet(4)", as the paper's Table II names rows
-    X: np.ndarray  # features of every corpus record
+    X: Any  # features of every corpus record: a scipy.sparse CSR matrix or a dense array (dataset.features)
     y: np.ndarray
     class_names: list[str]
     feature_names: list[str]
@@ -115,9 +116,12 @@ def _prepare(ds, evaluation, seed: int, source: Path) -> PreparedData:
         splits = _splits_of_file(corpus, ds, evaluation, seed, source)
     else:
         splits = _splits(corpus, ds, evaluation, seed)
+    from scipy import sparse
+
     info = {"records": len(corpus), "per_class": corpus.counts(), "dedup": corpus.dedup}
     if corpus.features is not None:  # a user's table: features are given
         X, names = np.asarray(corpus.features, dtype=np.float32), list(corpus.feature_names or [])
+        X = sparse.csr_matrix(X) if ds.features == "sparse" else X
     else:
         counts = keywords_per_class(ds.name, corpus.class_names, ds.n_keywords, ds.keywords_per_class)
         featurizer = KeywordFeaturizer(corpus.language, counts, ds.keyword_method, ds.min_df, ds.ngram_min, ds.ngram_max)
@@ -127,9 +131,12 @@ def _prepare(ds, evaluation, seed: int, source: Path) -> PreparedData:
             raise ConfigError(f"dataset.min_df={ds.min_df}: no keyword candidate occurs in that many of the "
                               f"{len(members)} texts the target trains on; expected a much smaller count (default {DatasetConfig.min_df})")
         X, names = featurizer.transform(corpus.texts), list(featurizer.keywords_)
+        X = X.toarray().astype(np.uint8) if ds.features == "dense" else X  # dense: the arrays of socinf < issue 22
         info["keywords"] = {"method": ds.keyword_method, "requested_per_class": counts, "selected": len(names),
                             "per_class": {c: [w for w, o in zip(names, featurizer.keyword_class_) if o == i]
                                           for i, c in enumerate(corpus.class_names)}}
+    info["features"] = {"format": "sparse" if sparse.issparse(X) else "dense",
+                        "nonzeros": int(X.nnz if sparse.issparse(X) else np.count_nonzero(X))}
     return PreparedData(dataset_label(ds.name, len(corpus.class_names)), X, corpus.labels, corpus.class_names, names, splits, info)
 
 

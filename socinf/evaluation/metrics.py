@@ -68,7 +68,7 @@ def membership_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float 
     }
 
 
-def collision_ceiling(X_train: np.ndarray, X_eval_members: np.ndarray, X_eval_nonmembers: np.ndarray) -> dict:
+def collision_ceiling(X_train, X_eval_members, X_eval_nonmembers) -> dict:
     """How much of the member / non-member gap the features themselves erase.
 
     A black-box target answers identical inputs identically, so evaluation
@@ -76,18 +76,17 @@ def collision_ceiling(X_train: np.ndarray, X_eval_members: np.ndarray, X_eval_no
     best any decision rule can do is to call each such group by its majority;
     ``ceiling_accuracy`` is the accuracy of that rule on this evaluation set.
     ``nonmember_collision_rate`` is the share of evaluation non-members whose
-    vector equals some training member's vector.
+    vector equals some training member's vector. Records (dense or sparse) are
+    compared by ``socinf.sparse.row_ids``, a hash of their non-zeros.
     """
-    train_keys = {row.tobytes() for row in np.ascontiguousarray(X_train)}
-    non_keys = [row.tobytes() for row in np.ascontiguousarray(X_eval_nonmembers)]
-    groups: dict[bytes, list[int]] = {}
-    for row in np.ascontiguousarray(X_eval_members):
-        groups.setdefault(row.tobytes(), [0, 0])[0] += 1
-    for key in non_keys:
-        groups.setdefault(key, [0, 0])[1] += 1
-    total = len(X_eval_members) + len(X_eval_nonmembers)
+    from socinf.sparse import row_ids
+
+    train, members, nonmembers = row_ids(X_train), row_ids(X_eval_members), row_ids(X_eval_nonmembers)
+    total = len(members) + len(nonmembers)
+    groups, inverse = np.unique(np.concatenate([members, nonmembers]), return_inverse=True)
+    per_group = [np.bincount(part, minlength=len(groups)) for part in (inverse[:len(members)], inverse[len(members):])]
     return {
-        "nonmember_collision_rate": float(np.mean([k in train_keys for k in non_keys])) if non_keys else float("nan"),
-        "ceiling_accuracy": float(sum(max(m, n) for m, n in groups.values()) / total) if total else float("nan"),
-        "distinct_eval_vectors": len(groups),
+        "nonmember_collision_rate": float(np.isin(nonmembers, train).mean()) if len(nonmembers) else float("nan"),
+        "ceiling_accuracy": float(np.maximum(*per_group).sum() / total) if total else float("nan"),
+        "distinct_eval_vectors": int(len(groups)),
     }

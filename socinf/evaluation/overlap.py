@@ -2,7 +2,8 @@
 
 A black box answers identical inputs identically, so a member whose exact feature vector is also among the
 non-members cannot be told apart by any attack (``metrics.collision_ceiling`` measures what that costs).
-``record_overlap`` counts such exact duplicates for the result; ``check_distinct_sets`` refuses the case where
+``record_overlap`` counts such exact duplicates for the result (records compared by a hash of their non-zeros,
+dense or sparse: ``socinf.sparse.row_ids``); ``check_distinct_sets`` refuses the case where
 two sets are the same records altogether (the same rows with the same labels, in any order), which makes an
 audit meaningless rather than merely hard.
 """
@@ -11,42 +12,28 @@ from __future__ import annotations
 import numpy as np
 
 from socinf.errors import ConfigError
+from socinf.sparse import row_ids
 
 
-def _row_ids(*arrays: np.ndarray) -> list[np.ndarray]:
-    """One comparable id per row (its bytes as float64), consistent across ``arrays``."""
-    width = arrays[0].shape[1] if arrays[0].ndim == 2 else 0
-    dtype = np.dtype((np.void, 8 * max(width, 1)))
-    out = []
-    for X in arrays:
-        X = np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(len(X), -1))
-        out.append(X.view(dtype).ravel() if width else np.zeros(len(X), dtype=dtype))
-    return out
-
-
-def _shared(a: np.ndarray, b: np.ndarray) -> int:
-    """Rows of ``a`` whose exact vector occurs in ``b``."""
-    if not len(a) or not len(b):
+def _shared(a, b) -> int:
+    """Rows of ``a`` whose exact vector occurs in ``b`` (dense or sparse; ``socinf.sparse.row_ids``)."""
+    if not a.shape[0] or b is None or not b.shape[0]:
         return 0
-    ids_a, ids_b = _row_ids(a, b)
-    return int(np.isin(ids_a, ids_b).sum())
+    return int(np.isin(row_ids(a), row_ids(b)).sum())
 
 
-def record_overlap(X_members: np.ndarray, X_nonmembers: np.ndarray, X_population: np.ndarray | None) -> dict:
+def record_overlap(X_members, X_nonmembers, X_population) -> dict:
     """How many rows of each set have an exact twin (same feature vector) in another."""
-    pop = X_population if X_population is not None and len(X_population) else None
     return {"members_in_nonmembers": _shared(X_members, X_nonmembers),
             "nonmembers_in_members": _shared(X_nonmembers, X_members),
-            "members_in_population": _shared(X_members, pop) if pop is not None else 0,
-            "nonmembers_in_population": _shared(X_nonmembers, pop) if pop is not None else 0}
+            "members_in_population": _shared(X_members, X_population),
+            "nonmembers_in_population": _shared(X_nonmembers, X_population)}
 
 
 def _same_records(X_a, y_a, X_b, y_b) -> bool:
-    if len(X_a) != len(X_b) or X_a.shape[1:] != X_b.shape[1:]:
+    if X_a.shape != X_b.shape:
         return False
-    labelled = [np.column_stack([np.asarray(X, dtype=np.float64).reshape(len(X), -1), np.asarray(y, dtype=np.float64)])
-                for X, y in ((X_a, y_a), (X_b, y_b))]
-    ids_a, ids_b = _row_ids(*labelled)
+    ids_a, ids_b = row_ids(X_a, np.asarray(y_a)), row_ids(X_b, np.asarray(y_b))
     return bool(np.array_equal(np.sort(ids_a), np.sort(ids_b)))
 
 
@@ -55,6 +42,6 @@ def check_distinct_sets(X_members, y_members, X_nonmembers, y_nonmembers, X_popu
     if _same_records(X_members, y_members, X_nonmembers, y_nonmembers):
         raise ConfigError(f"members and nonmembers are the same {len(y_members)} records (rows and labels); the "
                           "audit compares records the model trained on with records it never saw")
-    if X_population is not None and len(X_population) and _same_records(X_members, y_members, X_population, y_population):
+    if X_population is not None and X_population.shape[0] and _same_records(X_members, y_members, X_population, y_population):
         raise ConfigError(f"population is the same {len(y_members)} records as the members; the attacker's "
                           "population must be records the model did not train on (disjoint from the members)")

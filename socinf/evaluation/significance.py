@@ -9,7 +9,8 @@ Clopper-Pearson intervals for rates, and an AUC interval that stays honest on a 
   every attack that ran; the adjusted p-values keep the chance that *any* attack on a model that leaks
   nothing is called a leak at or below alpha, whatever the dependence between the attacks.
 - ``clopper_pearson``: the exact binomial interval (Clopper & Pearson 1934) of k successes in n.
-- ``bootstrap_auc_interval``: the percentile bootstrap of the AUC, members and non-members resampled apart.
+- ``bootstrap_auc_interval``: the percentile bootstrap of the AUC, members and non-members resampled apart
+  (each resample counted over the distinct scores: memory with n, not n_boot x n).
 - ``small_sample_auc_interval``: Hoeffding's inequality for two-sample U-statistics (Hoeffding 1963) bounds an
   AUC's deviation by sqrt(log(2/(1-level)) / (2 min(n1, n0))) whatever the scores; at one member and one
   non-member it is [0, 1]. The bootstrap, which at n = 1 returns [1, 1], is used alone only from
@@ -48,18 +49,27 @@ def bootstrap_auc_interval(membership: np.ndarray, scores: np.ndarray, n_boot: i
                            level: float = 0.95) -> list[float]:
     """Percentile bootstrap interval of the ROC AUC, resampling members and non-members separately.
 
-    All resamples at once: the AUC is the Mann-Whitney statistic, (rank sum of the members - n1(n1+1)/2) /
-    (n1 n0), with tied scores sharing their mean rank (as roc_auc_score counts ties as one half)."""
+    Each resample is counted, not sorted: it holds copies of the original scores, so its AUC, the Mann-Whitney
+    statistic with ties counted one half (as roc_auc_score), is the sum over distinct scores of (members drawn
+    at it) x (non-members drawn below it + half those at it), over n1 n0. The draws are those of an
+    (n_boot, n1) then an (n_boot, n0) matrix of indices, taken one resample at a time (a second generator
+    starts where the members' draws end), so time and memory grow with n per resample, never n_boot x n."""
     membership, scores = np.asarray(membership, dtype=int), np.asarray(scores, dtype=np.float64)
-    inside, outside = scores[membership == 1], scores[membership == 0]
-    n1, n0 = len(inside), len(outside)
+    inside, outside = membership == 1, membership == 0
+    n1, n0 = int(inside.sum()), int(outside.sum())
     if not n1 or not n0:
         return [float("nan"), float("nan")]
-    rng = np.random.default_rng(seed)
-    resampled = np.concatenate([inside[rng.integers(0, n1, (n_boot, n1))],
-                                outside[rng.integers(0, n0, (n_boot, n0))]], axis=1)
-    ranks = average_ranks(resampled)
-    values = (ranks[:, :n1].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+    distinct, ids = np.unique(scores, return_inverse=True)
+    ids_in, ids_out = ids[inside], ids[outside]
+    draw_in, draw_out = np.random.default_rng(seed), np.random.default_rng(seed)
+    for _ in range(n_boot):  # the members' draws, to find where the non-members' start
+        draw_out.integers(0, n1, n1)
+    values = np.empty(n_boot)
+    for b in range(n_boot):
+        drawn_in = np.bincount(ids_in[draw_in.integers(0, n1, n1)], minlength=len(distinct))
+        drawn_out = np.bincount(ids_out[draw_out.integers(0, n0, n0)], minlength=len(distinct)).astype(np.float64)
+        below = np.cumsum(drawn_out) - drawn_out
+        values[b] = float(drawn_in @ (below + 0.5 * drawn_out)) / (n1 * n0)
     tail = (1 - level) / 2 * 100
     return [float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))]
 

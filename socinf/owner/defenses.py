@@ -105,6 +105,10 @@ class DefendedModel:
     def classes_(self):
         return self.model.classes_
 
+    @property
+    def socinf_dense_input_(self) -> bool:  # owner.models.DENSE_INPUT: read records as the model was fitted
+        return bool(getattr(self.model, "socinf_dense_input_", False))
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return apply_output_defense(self.model.predict_proba(X), self.defense)
 
@@ -154,7 +158,10 @@ def _fit_dp(name: str, params: Mapping[str, Any], defense, X, y, seed: int, thre
         kwargs = {k: v for k, v in params.items() if k in DP_LOGISTIC_KEYS}
         kwargs.update(_only(extra, DP_LOGISTIC_KEYS, "defense.params.logistic"))
         model = dp_models.make_dp_logistic(defense.epsilon, defense.data_norm, seed, **kwargs)
-        model.fit(np.asarray(X, dtype=np.float64), np.asarray(y))
+        from socinf.sparse import dense
+
+        model.fit(dense(X, np.float64), np.asarray(y))  # diffprivlib clips dense rows to data_norm
+        model.socinf_dense_input_ = True  # and reads them dense (owner.models.answers)
         spent, delta = dp_models.dp_logistic_spent(model)
         report = {"mechanism": "objective perturbation (diffprivlib LogisticRegression)", "epsilon_spent": spent,
                   "delta_spent": delta, "data_norm": defense.data_norm, "params": kwargs}

@@ -55,7 +55,9 @@ def _dp_logistic_class():
 
         def predict_proba(self, X):
             # diffprivlib fits one-vs-rest models: normalised per-class sigmoids, as sklearn's own OvR did
-            return self._predict_proba_lr(np.asarray(X, dtype=np.float64))
+            from socinf.sparse import is_sparse
+
+            return self._predict_proba_lr(X.astype(np.float64) if is_sparse(X) else np.asarray(X, dtype=np.float64))
 
     DPLogisticRegression.__module__, DPLogisticRegression.__qualname__ = __name__, "DPLogisticRegression"
     globals()["_DP_LOGISTIC"] = DPLogisticRegression
@@ -80,6 +82,21 @@ def make_dp_logistic(epsilon: float, data_norm: float, seed: int, C: float = 1.0
 def dp_logistic_spent(model) -> tuple[float, float]:
     epsilon, delta = model.accountant.total()
     return float(epsilon), float(delta)
+
+
+def _dense_rows(X):
+    """A DataLoader's ``collate_fn``: (row numbers, labels) items -> (float32 rows of ``X``, labels)."""
+    import torch
+
+    from socinf.sparse import dense, is_sparse
+
+    X = X.tocsr() if is_sparse(X) else np.asarray(X)
+
+    def collate(items):
+        rows = np.array([int(i) for i, _ in items], dtype=np.int64)
+        return torch.from_numpy(dense(X[rows], np.float32)), torch.stack([label for _, label in items])
+
+    return collate
 
 
 class DPMLPClassifier:
@@ -110,14 +127,16 @@ class DPMLPClassifier:
         from opacus import PrivacyEngine
         from torch.utils.data import DataLoader, TensorDataset
 
-        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
         self.classes_ = np.unique(y)
         y = torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
         with torch.random.fork_rng():  # Poisson sampling and noise draw from torch's RNG: seed it locally
             torch.manual_seed(self.random_state)
             module = self._module(X.shape[1], len(self.classes_))
             optimizer = torch.optim.SGD(module.parameters(), lr=self.lr)
-            loader = DataLoader(TensorDataset(X, y), batch_size=self.batch_size)
+            # Opacus draws row numbers; a batch's rows are densified when it is collated (sparse members: a
+            # batch at a time, never n x d), the same tensor the rows of a dense array stack into
+            loader = DataLoader(TensorDataset(torch.arange(X.shape[0]), y), batch_size=self.batch_size,
+                                collate_fn=_dense_rows(X))
             for accountant in ("rdp", "prv"):  # RDP is fast but cannot certify very small epsilons; PRV can
                 engine = PrivacyEngine(accountant=accountant)
                 try:
@@ -169,6 +188,8 @@ class DPMLPClassifier:
     def predict_proba(self, X) -> np.ndarray:
         import torch
 
+        from socinf.sparse import dense_batches
+
         with torch.no_grad():
-            logits = self.module_(torch.as_tensor(np.asarray(X, dtype=np.float32)))
-            return torch.softmax(logits, dim=1).double().numpy()
+            logits = [self.module_(torch.as_tensor(block)) for block in dense_batches(X)]
+            return torch.softmax(torch.cat(logits), dim=1).double().numpy()

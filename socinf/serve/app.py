@@ -1,7 +1,8 @@
 """`socinf serve`: a small prediction API, our stand-in for an ML-as-a-service platform (paper IV.B.1).
 
 Routes: ``GET /healthz`` (no key), ``GET /v1/schema`` (the input format and
-classes), ``POST /v1/predict`` (``{"instances": [[...], ...]}`` ->
+classes), ``POST /v1/predict`` (``{"instances": [[...], ...]}``, an instance
+also as ``{"indices": [...], "values": [...]}`` (``socinf.targets.codec``) ->
 ``{"probabilities", "classes", "model_id"}``) and ``GET /v1/stats`` (the
 server's own request counter). Everything but ``/healthz`` needs the API key
 when ``serve.api_key`` is set. Nothing about membership is served: the split
@@ -34,7 +35,8 @@ from socinf.serve.guard import InputError, RequestGuard, ServerStats, error  # n
 from socinf.serve.limits import BoundedH11Protocol, InFlightLimit, open_connection_limit, scan_json
 from socinf.serve.model import ServedModel
 from socinf.settings import settings_from
-from socinf.targets.codec import decode_compact_instances
+from socinf.sparse import is_sparse, values
+from socinf.targets.codec import decode_compact_instances, decode_sparse_instances
 
 log = logging.getLogger("socinf.serve")
 STATS_FILE = "stats.json"
@@ -42,11 +44,13 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 PARSE_INLINE_BYTES = 256 * 1024  # smaller bodies are parsed on the event loop (a thread hop costs more)
 
 
-def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndarray:
+def parse_instances(body: bytes, served: ServedModel, max_batch: int):
+    """The records of a predict body: a dense array, or CSR when some instance uses the sparse encoding
+    (``socinf.targets.codec``); ``InputError`` (422) naming the first fault."""
     d = served.n_features
     X = decode_compact_instances(body, d)
     if X is None:
-        problem = scan_json(body, max_batch * d)
+        problem = scan_json(body, max_batch * d)  # a sparse instance: two numbers a non-zero (sent when smaller)
         if problem:
             raise InputError(problem)
         try:
@@ -56,32 +60,67 @@ def parse_instances(body: bytes, served: ServedModel, max_batch: int) -> np.ndar
         instances = payload.get("instances") if isinstance(payload, dict) else None
         if not isinstance(instances, list) or not instances:
             raise InputError('expected a JSON object {"instances": [[...], ...]} with at least one record')
-        try:
-            X = np.asarray(instances)
-        except (ValueError, TypeError):
-            X = None
-        if X is None or X.dtype.kind not in "iuf":  # strings, booleans, nulls, ragged rows: not JSON numbers
-            raise InputError(f"every instance must be a list of {d} numbers")
-        X = X.astype(np.float64)
-    if len(X) > max_batch:
-        raise InputError(f"{len(X)} instances in one request; at most {max_batch} (serve.max_batch)")
+        if len(instances) > max_batch:
+            raise InputError(f"{len(instances)} instances in one request; at most {max_batch} (serve.max_batch)")
+        X = _instances(instances, d)
+    if X.shape[0] > max_batch:
+        raise InputError(f"{X.shape[0]} instances in one request; at most {max_batch} (serve.max_batch)")
     if X.ndim != 2 or X.shape[1] != d:
         raise InputError(f"every instance must be a list of {d} numbers; got an array of shape {list(X.shape)}")
-    if not np.isfinite(X).all():
-        raise InputError("instances must hold finite numbers (no NaN or infinity)")
-    beyond = np.argwhere(np.abs(X) > FLOAT32_MAX)  # the model computes in float32: 1e300 would become inf there
-    if len(beyond):
-        row, col = beyond[0]
-        raise InputError(f"instance {row}, feature {served.schema['features'][col]['name']!r}: {X[row, col]:g} is "
-                         f"beyond float32's range (|x| <= {FLOAT32_MAX:.4g}), in which the model computes")
-    block = X[:, served.binary_columns]
-    bad = np.argwhere((block != 0) & (block != 1))
-    if len(bad):
-        row, col = bad[0]
-        name = served.schema["features"][served.binary_columns[col]]["name"]
-        value = X[row, served.binary_columns[col]]
-        raise InputError(f"instance {row}, feature {name!r} is binary: allowed 0 or 1, got {value:g}")
+    _check_values(X, served)
     return X
+
+
+def _instances(instances: list, d: int):
+    """Parsed instances as a dense array (every one a list) or CSR (some use the sparse encoding)."""
+    if any(isinstance(item, dict) for item in instances):
+        try:
+            return decode_sparse_instances(instances, d)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    try:
+        X = np.asarray(instances)
+    except (ValueError, TypeError):
+        X = None
+    if X is None or X.dtype.kind not in "iuf":  # strings, booleans, nulls, ragged rows: not JSON numbers
+        raise InputError(f"every instance must be a list of {d} numbers")
+    return X.astype(np.float64)
+
+
+def _first_entry(X, bad, columns=None) -> tuple | None:
+    """(row, column, value) of the first entry of ``X`` in ``columns`` (None: all) whose value ``bad`` flags:
+    of a dense ``X`` any entry, of a sparse one a stored entry (an absent one is 0)."""
+    if is_sparse(X):
+        coo = X.tocoo()
+        hit = bad(coo.data)
+        if columns is not None:
+            keep = np.zeros(X.shape[1], bool)
+            keep[columns] = True
+            hit &= keep[coo.col]
+        first = np.flatnonzero(hit)[:1]
+        return (coo.row[first[0]], coo.col[first[0]], coo.data[first[0]]) if len(first) else None
+    found = np.argwhere(bad(X if columns is None else X[:, columns]))
+    if not len(found):
+        return None
+    row, col = found[0]
+    col = col if columns is None else columns[col]
+    return row, col, X[row, col]
+
+
+def _check_values(X, served: ServedModel) -> None:
+    """Finite numbers within float32's range, and 0 or 1 in every binary feature."""
+    if not np.isfinite(values(X)).all():
+        raise InputError("instances must hold finite numbers (no NaN or infinity)")
+    names = [f["name"] for f in served.schema["features"]]
+    beyond = _first_entry(X, lambda v: np.abs(v) > FLOAT32_MAX)  # the model computes in float32: 1e300 -> inf
+    if beyond is not None:
+        row, col, value = beyond
+        raise InputError(f"instance {row}, feature {names[col]!r}: {value:g} is beyond float32's range "
+                         f"(|x| <= {FLOAT32_MAX:.4g}), in which the model computes")
+    not_binary = _first_entry(X, lambda v: (v != 0) & (v != 1), served.binary_columns)
+    if not_binary is not None:
+        row, col, value = not_binary
+        raise InputError(f"instance {row}, feature {names[col]!r} is binary: allowed 0 or 1, got {value:g}")
 
 
 def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
@@ -136,7 +175,7 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
         X = parse_instances(body, served, serve_cfg.max_batch)
         probs = served.predict(X)  # inline: for a batch of records a hop to a worker thread costs more than this
         stats.answered_requests += 1
-        stats.records += len(X)
+        stats.records += X.shape[0]
         return json.dumps({"probabilities": probs.tolist(), "classes": served.schema["classes"],
                            "model_id": served.model_id}, separators=(",", ":")).encode()
 

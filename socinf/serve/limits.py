@@ -5,7 +5,7 @@
 - ``ReplayMemory``: the answers of recent ``Idempotency-Key`` requests (LRU,
   bounded in bytes), so a client's retry is answered again, not billed again.
 - ``scan_json``: before ``json.loads`` a body is refused (422) if it nests
-  deeper than ``{"instances": [[...]]}``, holds a number longer than
+  deeper than ``{"instances": [{"indices": [...], ...}]}``, holds a number longer than
   ``MAX_NUMBER_DIGITS`` digits or escapes, or more numbers than the batch limit
   allows: the parser never builds more than ``max_batch`` x features floats.
 - ``BoundedH11Protocol``: uvicorn's HTTP/1.1 protocol, but a connection that
@@ -30,7 +30,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from socinf.serve.config import ServeConfig
 
 MAX_NUMBER_DIGITS = 30
-MAX_DEPTH = 3  # {"instances": [[...], ...]}
+MAX_DEPTH = 4  # {"instances": [[...], ...]} or, sparse, {"instances": [{"indices": [...], "values": [...]}, ...]}
 
 
 class TokenBucket:

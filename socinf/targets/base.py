@@ -19,6 +19,7 @@ import numpy as np
 
 from socinf.data.splits import Splits
 from socinf.errors import TargetAnswerError
+from socinf.sparse import is_sparse, to_format
 
 SUM_TOLERANCE = 1e-3  # float noise on a row sum (float32 models, JSON round trips)
 
@@ -90,11 +91,16 @@ class QueryLedger:
 
 
 class CountingTarget:
-    """What the attacker sees: class count, input width, and ``predict_proba``."""
+    """What the attacker sees: class count, input width, and ``predict_proba``.
+
+    ``sparse``: the format every query reaches the backend in (True: ``scipy.sparse`` CSR, False: dense, None:
+    as asked). An audit's records fix it, so a model sees synthetic records in the format it answers the
+    evaluation records in (XGBoost reads an absent sparse entry as missing, a dense 0 as a value)."""
 
     def __init__(self, backend: BlackBox, n_classes: int, n_features: int, ledger: QueryLedger | None = None,
-                 row_sums: tuple[float, float] = (1.0, 1.0), name: str | None = None):
+                 row_sums: tuple[float, float] = (1.0, 1.0), name: str | None = None, sparse: bool | None = None):
         self._backend = backend
+        self.sparse = sparse
         self.name = name or type(backend).__name__  # how answer errors name the model
         self.n_classes = n_classes
         self.n_features = n_features
@@ -114,16 +120,24 @@ class CountingTarget:
         finally:
             self._stage = previous
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X)
-        if len(X) == 0:
+    def predict_proba(self, X) -> np.ndarray:
+        X = to_format(X, self.sparse)
+        if X.shape[0] == 0:
             return np.zeros((0, self.n_classes))
         before = getattr(self._backend, "records_sent", None)
         where = f"{self.name}.predict_proba"
-        probs = check_answers(self._backend.predict_proba(X), len(X), self.n_classes, self.row_sums, where)
+        try:
+            answers = self._backend.predict_proba(X)
+        except (TypeError, ValueError) as exc:
+            if is_sparse(X) and "sparse" in str(exc).lower():  # a model that takes dense input only
+                raise TargetAnswerError(f"{where}: does not take sparse records ({str(exc).splitlines()[0][:120]}); "
+                                        "pass the records as dense arrays") from None
+            raise
+        probs = check_answers(answers, X.shape[0], self.n_classes, self.row_sums, where)
         after = getattr(self._backend, "records_sent", None)
-        sent = len(X) if before is None else after - before
-        self.ledger.book(self._stage, sent, len(X) - sent)
+        n = X.shape[0]
+        sent = n if before is None else after - before
+        self.ledger.book(self._stage, sent, n - sent)
         return probs
 
     def book_cached(self, n: int) -> None:

@@ -36,10 +36,23 @@ _BUDGET = "CREATE TABLE IF NOT EXISTS budget (scope TEXT PRIMARY KEY, records IN
 _CHUNK = 500  # host parameters per IN (...) lookup, under SQLite's limit
 
 
-def record_keys(X: np.ndarray) -> list[bytes]:
-    """A 16-byte digest per row of the float64 matrix (the same record always hashes the same)."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in X]
+WIDE = 4096  # records wider than this are keyed by their non-zeros (hashing d float64 a record would cost more)
+
+
+def record_keys(X) -> list[bytes]:
+    """A 16-byte digest per record, the same for a record dense or sparse: of its float64 bytes (as every
+    cache before sparse records, so their answers stay found), or for records wider than ``WIDE`` features (all
+    of an endpoint's, since its width is fixed) of its non-zero columns and values."""
+    from socinf.sparse import as_csr, dense_batches, is_sparse, to_format
+
+    if X.shape[1] <= WIDE:
+        blocks = dense_batches(X, dtype=np.float64) if is_sparse(X) else [np.ascontiguousarray(X, dtype=np.float64)]
+        return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for block in blocks for row in block]
+    X = as_csr(to_format(X, True), np.float64)
+    return [hashlib.blake2b(X.indices[X.indptr[i]:X.indptr[i + 1]].astype(np.int64).tobytes() +
+                            X.data[X.indptr[i]:X.indptr[i + 1]].tobytes(), digest_size=16).digest()
+            for i in range(X.shape[0])]
+
 
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}

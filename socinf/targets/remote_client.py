@@ -32,7 +32,8 @@ from socinf.errors import ConfigError, QueryBudgetExceeded, RemoteTargetError
 from socinf.secrets import scrub
 from socinf.settings import settings_from
 from socinf.targets.base import check_answers
-from socinf.targets.codec import encode_instances
+from socinf.sparse import to_format
+from socinf.targets.codec import SPARSE, encode_records
 from socinf.targets.deadline import MAX_BYTES, AnswerTooLarge, DeadlineTransport
 from socinf.targets.query_cache import QueryCache, normalise_url, record_keys
 from socinf.targets.remote_http import (LOCAL_ERRORS, MAX_SCHEMA_BYTES, RETRY_STATUSES, answer_cap, error_detail,
@@ -80,6 +81,7 @@ class RemoteTarget:
         self.cache_endpoint = normalise_url(cache_endpoint or self.url)
         self.budget_scope = budget_key or self.cache_endpoint
         self.idempotent = False  # the server dedupes Idempotency-Key (from its schema)
+        self.sparse_ok = False  # the server reads sparse instances (from its schema)
         self._jitter = random.Random(seed)
         self.records_sent = 0  # records answered to this process (CountingTarget books the rest of a call as cached)
         self.records_charged = 0  # records this process booked to the budget (retries to a non-deduping server too)
@@ -112,6 +114,8 @@ class RemoteTarget:
             self.batch_size = min(self.batch_size, int(max_batch))
         self._row_sums = self._row_sum_bounds(schema, where)
         self.idempotent = schema.get("idempotency") is True
+        encodings = schema.get("encodings")
+        self.sparse_ok = isinstance(encodings, list) and SPARSE in encodings  # {"indices", "values"} instances
         return schema
 
     def _row_sum_bounds(self, schema: dict, where: str) -> tuple[float, float]:
@@ -136,8 +140,9 @@ class RemoteTarget:
 
     # ------------------------------------------------------------------ the black box
     @scrubbed
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X)
+    def predict_proba(self, X) -> np.ndarray:
+        """Answers on records ``X`` (dense or sparse; a record is the same record in either format)."""
+        X = to_format(X, None)
         keys = record_keys(X)
         first_row = {}
         for i, key in enumerate(keys):  # a record repeated within a call is paid for once
@@ -182,12 +187,13 @@ class RemoteTarget:
             f"run's spent so far: {mine}). "
             f"Nothing over the budget was sent; {kept}")
 
-    def _predict_batch(self, rows: np.ndarray) -> np.ndarray:
-        body = encode_instances(rows)
+    def _predict_batch(self, rows) -> np.ndarray:
+        body = encode_records(rows, self.sparse_ok)
         key = hashlib.sha256(body).hexdigest()[:32]
-        response = self._request("POST", "/v1/predict", body, charge=len(rows), idempotency_key=key,
-                                 max_bytes=answer_cap(len(rows), len(self.classes)))
-        return self._checked_probabilities(response, len(rows))
+        n = rows.shape[0]
+        response = self._request("POST", "/v1/predict", body, charge=n, idempotency_key=key,
+                                 max_bytes=answer_cap(n, len(self.classes)))
+        return self._checked_probabilities(response, n)
 
     def _checked_probabilities(self, response: httpx.Response, n: int) -> np.ndarray:
         where = f"POST {self.url}/v1/predict"

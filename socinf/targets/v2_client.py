@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 
 from socinf.errors import ConfigError, RemoteTargetError
+from socinf.sparse import dense
 from socinf.targets.remote_client import WIRE_TOLERANCE, RemoteTarget, answer_cap, scrubbed
 
 OUTPUT = "predict_proba"
@@ -24,8 +25,9 @@ FLOAT_TYPES = ("FP16", "FP32", "FP64")
 
 
 def encode_tensor(rows: np.ndarray, name: str, datatype: str) -> bytes:
-    """The infer request body: ``rows`` as one row-major tensor, asking for the ``predict_proba`` output."""
-    rows = np.asarray(rows)
+    """The infer request body: ``rows`` as one row-major tensor (sparse rows densified: a v2 tensor is dense),
+    asking for the ``predict_proba`` output."""
+    rows = dense(rows)
     n, d = rows.shape
     if rows.size and rows.min() >= 0 and rows.max() <= 9 and np.array_equal(rows, np.round(rows)):
         digits = np.full(2 * rows.size - 1, ord(","), dtype=np.uint8)  # keyword indicators: "0,1,0,..." directly
@@ -84,9 +86,10 @@ class V2Target(RemoteTarget):
     def _predict_batch(self, rows: np.ndarray) -> np.ndarray:
         body = encode_tensor(rows, self.input_name, self.input_type)
         key = hashlib.sha256(body).hexdigest()[:32]  # charged before it is sent, as every paid batch
-        response = self._request("POST", f"{self.path}/infer", body, charge=len(rows), idempotency_key=key,
-                                 max_bytes=answer_cap(len(rows), len(self.classes)))
-        return self._checked_outputs(response, len(rows))
+        n = rows.shape[0]
+        response = self._request("POST", f"{self.path}/infer", body, charge=n, idempotency_key=key,
+                                 max_bytes=answer_cap(n, len(self.classes)))
+        return self._checked_outputs(response, n)
 
     def _checked_outputs(self, response: httpx.Response, n: int) -> np.ndarray:
         where = f"POST {self.url}{self.path}/infer"
