@@ -19,7 +19,7 @@ from socinf.sparse import is_sparse
 from socinf.targets.base import CountingTarget, OpenedTarget
 from socinf.errors import ConfigError
 from socinf.io import plain
-from socinf.owner.models import LOCAL_MODELS
+from socinf.owner.models import LOCAL_MODELS, AnsweringModel
 from socinf.owner.models import utility_report as _utility_report
 
 
@@ -87,7 +87,7 @@ def open_target(cfg, prepared: PreparedData, cache: StageCache, data_key: str) -
     report = utility_report(cfg.target.name, served, prepared, prepared.splits)  # what API users get
     report["defense"] = defenses.describe(model, cfg.defense)
     row_sums = defenses.row_sum_bounds(defenses.check_defense(cfg.defense), prepared.n_classes)
-    counting = CountingTarget(served, prepared.n_classes, prepared.X.shape[1], row_sums=row_sums, name=cfg.target.name,
+    counting = CountingTarget(AnsweringModel(served), prepared.n_classes, prepared.X.shape[1], row_sums=row_sums, name=cfg.target.name,
                               sparse=is_sparse(prepared.X))
     yield OpenedTarget(counting, key, report, prepared.splits)
 

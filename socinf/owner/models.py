@@ -105,6 +105,18 @@ def answers(model, X, dtype=np.float32) -> np.ndarray:
     return np.concatenate(blocks) if blocks else model.predict_proba(dense(X[:0]))
 
 
+class AnsweringModel:
+    """A fitted model as its owner answers queries: ``answers`` in the records' own dtype, so sparse records
+    reach a model fitted on densified ones densified (a dense run's bits; scikit-learn's sparse product
+    rounds otherwise). What a local target puts behind the black box."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def predict_proba(self, X) -> np.ndarray:
+        return answers(self.model, X, dtype=None)
+
+
 def fit_local_model(name: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, seed: int, threads: int = 1):
     """Train the target; labels must be 0..K-1 with every class present. ``X`` dense or sparse."""
     model = make_estimator(name, sparse_params(name, params, X), seed, threads)
