@@ -30,7 +30,8 @@ from socinf.errors import ConfigError, RemoteTargetError
 from socinf_cli.pipeline import run_audit
 from socinf_cli.paths import data_root, prepare
 from socinf.serve.app import create_app
-from socinf.targets.codec import encode_sparse_instances
+from socinf.targets.codec import (ANSWER_HEADER, FLOAT64, decode_float64_answer, encode_answer,
+                                  encode_sparse_instances)
 from socinf_cli.serve import build_served_model
 from socinf_cli.targets import model_params
 from socinf.owner import defenses
@@ -93,6 +94,7 @@ class FaultProxy:
     after_forward: object = None  # called after each forwarded predict answer
     log: list = field(default_factory=list)  # (monotonic time, status) per predict call
     forwarded_records: int = 0
+    offer_float64: bool = True  # False: the relayed schema drops "answer_encodings" (a server without them)
 
     def __post_init__(self):
         proxy = self
@@ -124,14 +126,16 @@ class FaultProxy:
                 if self.path == "/v1/predict" and proxy.script:
                     status, headers = proxy.script.pop(0)
                     return self.reply(status, b'{"detail": "injected fault"}', headers)
-                headers = {k: self.headers[k] for k in ("X-API-Key", "Content-Type") if self.headers.get(k)}
+                headers = {k: self.headers[k] for k in ("X-API-Key", "Content-Type", ANSWER_HEADER) if self.headers.get(k)}
                 try:
                     answer = httpx.request(method, proxy.upstream + self.path, content=body, headers=headers)
                 except httpx.TransportError:
                     return self.reply(502, b'{"detail": "upstream down"}')
                 content = answer.content
+                if self.path == "/v1/schema" and answer.status_code == 200 and not proxy.offer_float64:
+                    content = json.dumps({k: v for k, v in answer.json().items() if k != "answer_encodings"}).encode()
                 if self.path == "/v1/predict" and answer.status_code == 200:
-                    proxy.forwarded_records += len(json.loads(content)["probabilities"])
+                    proxy.forwarded_records += len(answer_matrix(content))
                     content = proxy.mutate(content) if proxy.mutate else content
                     if proxy.after_forward:
                         proxy.after_forward(proxy)
@@ -155,7 +159,8 @@ def test_api_contract_and_answers_equal_the_same_model_trained_locally(server, p
     assert httpx.get(f"{server.url}/v1/schema").status_code == 401
     schema = httpx.get(f"{server.url}/v1/schema", headers=key).json()
     assert set(schema) == {"model_id", "features", "classes", "max_batch", "max_body_bytes", "output", "idempotency",
-                           "encodings"}
+                           "encodings", "answer_encodings"}
+    assert schema["answer_encodings"] == ["json", "float64"]
     assert schema["encodings"] == ["dense", "sparse"]  # rows as lists, or {"indices", "values"}
     assert [f["name"] for f in schema["features"]] == data.feature_names and schema["classes"] == data.class_names
     assert {f["type"] for f in schema["features"]} == {"binary"}
@@ -167,6 +172,14 @@ def test_api_contract_and_answers_equal_the_same_model_trained_locally(server, p
     sparse_answer = httpx.post(f"{server.url}/v1/predict", content=encode_sparse_instances(X),
                                headers={**key, "Content-Type": "application/json"}).json()
     assert sparse_answer["probabilities"] == answer["probabilities"]  # both encodings, one answer
+    packed = httpx.post(f"{server.url}/v1/predict", json={"instances": X.toarray().tolist()},
+                        headers={**key, ANSWER_HEADER: FLOAT64})
+    assert packed.status_code == 200 and "probabilities" not in packed.json()
+    assert np.array_equal(answer_matrix(packed.content), np.asarray(answer["probabilities"]))  # the same bits
+    wrong = httpx.post(f"{server.url}/v1/predict", json={"instances": X.toarray().tolist()},
+                       headers={**key, ANSWER_HEADER: "msgpack"})
+    assert wrong.status_code == 422 and wrong.json()["detail"] == \
+        f"{ANSWER_HEADER}: 'msgpack'; expected one of json, float64"
     with threadpool_limits(cfg.threads):  # as the server trains and answers: BLAS threads change an MLP's bits
         model = defenses.fit_with_defense("mlp", model_params(cfg, cfg.serve.model), cfg.defense,
                                           data.X[data.splits.members], data.y[data.splits.members], cfg.seed, cfg.threads)
@@ -194,7 +207,7 @@ def test_api_contract_and_answers_equal_the_same_model_trained_locally(server, p
     too_big = httpx.post(f"{server.url}/v1/predict", json={"instances": np.zeros((300, d)).tolist()}, headers=key)
     assert too_big.status_code == 413 and "serve.max_body_bytes" in too_big.json()["detail"]  # 0.0: > 150,000 B
     assert "not valid JSON" in rejected(content=b"{instances")
-    assert server.stats()["rejected"] == 5
+    assert server.stats()["rejected"] == 6  # the four above, the 413, and the unknown answer encoding
 
 
 def test_non_loopback_host_is_not_the_default(tmp_path, shared_data_dir):
@@ -274,17 +287,30 @@ def test_429_retry_after_is_honoured(root, shared_data_dir, tmp_path, server, pr
     assert result["queries"]["retries"] == 1
 
 
+def answer_matrix(body: bytes) -> np.ndarray:
+    """The probabilities of a predict answer, in either answer encoding."""
+    payload = json.loads(body)
+    return decode_float64_answer(payload) if "probabilities_float64" in payload else np.asarray(payload["probabilities"])
+
+
+def with_matrix(body: bytes, probs: np.ndarray) -> bytes:
+    """``body`` answering ``probs`` instead, in the encoding it was written in."""
+    payload = json.loads(body)
+    return encode_answer(probs, payload["classes"], payload["model_id"],
+                         FLOAT64 if "probabilities_float64" in payload else "json")
+
+
+@pytest.mark.parametrize("offer_float64", [True, False], ids=["float64", "json"])
 @pytest.mark.parametrize("mutate,problem", [
-    (lambda body: b'{"probabilities": [[0.5, 0.5', "not valid JSON"),
-    (lambda body: json.dumps({**json.loads(body), "probabilities": json.loads(body)["probabilities"][:-1]}).encode(),
+    (lambda body: body[:len(body) // 2], "not valid JSON"),
+    (lambda body: with_matrix(body, answer_matrix(body)[:-1]),
      r"shape \[19, 4\] for the 20 records asked; expected \(20, 4\)"),
-    (lambda body: json.dumps({**json.loads(body), "probabilities": (np.asarray(json.loads(body)["probabilities"])
-                                                                    * 0.5).tolist()}).encode(), "sum to 0.5, not 1"),
+    (lambda body: with_matrix(body, answer_matrix(body) * 0.5), "sum to 0.5, not 1"),
     (lambda body: json.dumps({**json.loads(body), "classes": ["a", "b", "c", "d"]}).encode(), "unknown or reordered"),
 ], ids=["invalid-json", "wrong-shape", "not-summing-to-1", "unknown-classes"])
 def test_malformed_answer_is_a_clear_error_and_not_cached(root, shared_data_dir, tmp_path, server, prepared,
-                                                          proxy_factory, mutate, problem):
-    proxy = proxy_factory(server.url, mutate=mutate)
+                                                          proxy_factory, mutate, problem, offer_float64):
+    proxy = proxy_factory(server.url, mutate=mutate, offer_float64=offer_float64)
     cfg = remote_cfg(root, shared_data_dir, tmp_path, proxy.url, server.dir)
     data = prepared[1]
     with open_remote_target(cfg, data, "k") as opened:
@@ -390,3 +416,21 @@ def test_ctrl_c_stops_the_spawned_server(root, shared_data_dir, tmp_path):
             client.kill()
     assert client.returncode != 0
     assert _gone(info["pid"]) and (tmp_path / "run" / "server" / "stats.json").exists()
+
+
+@pytest.mark.parametrize("mutate,problem", [
+    (lambda body: json.dumps({**json.loads(body), "probabilities_float64": "@@@@"}).encode(),
+     "probabilities_float64 is not valid base64"),
+    (lambda body: json.dumps({**json.loads(body), "shape": [21, 4]}).encode(),
+     r"probabilities_float64 holds 640 bytes; shape \[21, 4\] needs 672"),
+    (lambda body: json.dumps({**json.loads(body), "shape": "20x4"}).encode(), r"shape='20x4'; expected \[rows, classes\]"),
+], ids=["bad-base64", "bytes-short-of-shape", "shape-not-a-pair"])
+def test_malformed_float64_answer_is_one_line(root, shared_data_dir, tmp_path, server, prepared, proxy_factory,
+                                              mutate, problem):
+    proxy = proxy_factory(server.url, mutate=mutate)
+    cfg = remote_cfg(root, shared_data_dir, tmp_path, proxy.url, server.dir)
+    data = prepared[1]
+    with open_remote_target(cfg, data, "k") as opened:
+        with pytest.raises(RemoteTargetError, match=rf"POST {proxy.url}/v1/predict: {problem}"):
+            opened.target.predict_proba(data.X[data.splits.attacker[:20]])
+    assert cached_answers(cfg) == 0

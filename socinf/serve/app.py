@@ -36,7 +36,8 @@ from socinf.serve.limits import BoundedH11Protocol, InFlightLimit, open_connecti
 from socinf.serve.model import ServedModel
 from socinf.settings import settings_from
 from socinf.sparse import is_sparse, values
-from socinf.targets.codec import decode_compact_instances, decode_sparse_instances
+from socinf.targets.codec import (ANSWER_ENCODINGS, ANSWER_HEADER, decode_compact_instances, decode_sparse_instances,
+                                  encode_answer)
 
 log = logging.getLogger("socinf.serve")
 STATS_FILE = "stats.json"
@@ -87,6 +88,15 @@ def _instances(instances: list, d: int):
     return X.astype(np.float64)
 
 
+def answer_encoding(asked: str | None) -> str:
+    """The answer encoding a request asks for (header ``ANSWER_HEADER``; JSON numbers when absent)."""
+    if asked is None:
+        return ANSWER_ENCODINGS[0]
+    if asked.strip().lower() not in ANSWER_ENCODINGS:
+        raise InputError(f"{ANSWER_HEADER}: {asked[:40]!r}; expected one of {', '.join(ANSWER_ENCODINGS)}")
+    return asked.strip().lower()
+
+
 def _first_entry(X, bad, columns=None) -> tuple | None:
     """(row, column, value) of the first entry of ``X`` in ``columns`` (None: all) whose value ``bad`` flags:
     of a dense ``X`` any entry, of a sparse one a stored entry (an absent one is 0)."""
@@ -99,11 +109,13 @@ def _first_entry(X, bad, columns=None) -> tuple | None:
             hit &= keep[coo.col]
         first = np.flatnonzero(hit)[:1]
         return (coo.row[first[0]], coo.col[first[0]], coo.data[first[0]]) if len(first) else None
-    found = np.argwhere(bad(X if columns is None else X[:, columns]))
-    if not len(found):
+    every = columns is None or len(columns) == X.shape[1]  # columns are sorted and distinct: all of them
+    hit = bad(X if every else X[:, columns])
+    if not hit.any():  # the usual case, checked without collecting positions
         return None
+    found = np.argwhere(hit)
     row, col = found[0]
-    col = col if columns is None else columns[col]
+    col = col if every else columns[col]
     return row, col, X[row, col]
 
 
@@ -158,7 +170,9 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
             body = guard.throttled() or await guard.body_or_error(request)
             if not isinstance(body, bytearray):
                 return body
-            answer = await guard.once(request.headers.get("idempotency-key"), body, lambda: answer_body(body))
+            encoding = answer_encoding(request.headers.get(ANSWER_HEADER))
+            key = request.headers.get("idempotency-key")  # a replay answers in the encoding asked for
+            answer = await guard.once(key and f"{key}|{encoding}", body, lambda: answer_body(body, encoding))
         except InputError as exc:
             stats.rejected += 1
             return error(422, str(exc))
@@ -166,18 +180,17 @@ def create_app(served: ServedModel, serve_cfg, stats_file: Path | None = None):
             guard.release(request)  # the body's bytes leave serve.max_inflight_bytes once it is answered
         return Response(answer, media_type="application/json")
 
-    async def answer_body(body: bytes) -> bytes:
+    async def answer_body(body: bytes, encoding: str) -> bytes:
         if len(body) > PARSE_INLINE_BYTES:  # parse big bodies off the event loop: /healthz stays responsive
-            return await asyncio.to_thread(predict_body, body)
-        return predict_body(body)
+            return await asyncio.to_thread(predict_body, body, encoding)
+        return predict_body(body, encoding)
 
-    def predict_body(body: bytes) -> bytes:
+    def predict_body(body: bytes, encoding: str) -> bytes:
         X = parse_instances(body, served, serve_cfg.max_batch)
         probs = served.predict(X)  # inline: for a batch of records a hop to a worker thread costs more than this
         stats.answered_requests += 1
         stats.records += X.shape[0]
-        return json.dumps({"probabilities": probs.tolist(), "classes": served.schema["classes"],
-                           "model_id": served.model_id}, separators=(",", ":")).encode()
+        return encode_answer(probs, served.schema["classes"], served.model_id, encoding)
 
     return app
 

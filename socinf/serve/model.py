@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from socinf.cache import content_key
-from socinf.owner.models import answers
+from socinf.owner.models import DENSE_INPUT, answers
 from socinf.sparse import is_sparse, non_binary_columns, to_format
-from socinf.targets.codec import ENCODINGS
+from socinf.targets.codec import ANSWER_ENCODINGS, ENCODINGS
 
 SPLIT_FILE = "membership_split.json"
 REPORT_FILE = "target_report.json"
@@ -41,7 +41,9 @@ class ServedModel:
     def predict(self, X) -> np.ndarray:
         # float32 in the format the model was fitted on, as the local pipeline holds features (prepared.X):
         # the API then answers bit for bit what the same model answers locally
-        return np.asarray(answers(self.predictor, to_format(X, self.sparse)), dtype=np.float64)
+        # (a model fitted on densified sparse records reads dense rows as they come: no CSR round trip)
+        as_given = getattr(self.predictor, DENSE_INPUT, False) and not is_sparse(X)
+        return np.asarray(answers(self.predictor, X if as_given else to_format(X, self.sparse)), dtype=np.float64)
 
 
 def answers_fingerprint(predictor, X: np.ndarray, rows: int = 512) -> str:
@@ -65,5 +67,6 @@ def input_schema(X: np.ndarray, feature_names: list[str], class_names: list[str]
               "max_batch": max_batch, "max_body_bytes": max_body_bytes,
               "idempotency": True,  # a repeated Idempotency-Key (same body) is answered again, not billed again
               "encodings": list(ENCODINGS),  # instances as lists, or {"indices", "values"} (socinf.targets.codec)
+              "answer_encodings": list(ANSWER_ENCODINGS),  # probabilities as JSON numbers, or base64 float64
               "output": {"round_digits": digits, "row_sum_min": low, "row_sum_max": high}}
     return schema, binary

@@ -33,7 +33,7 @@ from socinf.secrets import scrub
 from socinf.settings import settings_from
 from socinf.targets.base import check_answers
 from socinf.sparse import to_format
-from socinf.targets.codec import SPARSE, encode_records
+from socinf.targets.codec import ANSWER_HEADER, FLOAT64, SPARSE, decode_float64_answer, encode_records
 from socinf.targets.deadline import MAX_BYTES, AnswerTooLarge, DeadlineTransport
 from socinf.targets.query_cache import QueryCache, normalise_url, record_keys
 from socinf.targets.remote_http import (LOCAL_ERRORS, MAX_SCHEMA_BYTES, RETRY_STATUSES, answer_cap, error_detail,
@@ -82,6 +82,7 @@ class RemoteTarget:
         self.budget_scope = budget_key or self.cache_endpoint
         self.idempotent = False  # the server dedupes Idempotency-Key (from its schema)
         self.sparse_ok = False  # the server reads sparse instances (from its schema)
+        self.float64_answers = False  # the server answers base64 float64 when asked (from its schema)
         self._jitter = random.Random(seed)
         self.records_sent = 0  # records answered to this process (CountingTarget books the rest of a call as cached)
         self.records_charged = 0  # records this process booked to the budget (retries to a non-deduping server too)
@@ -116,6 +117,8 @@ class RemoteTarget:
         self.idempotent = schema.get("idempotency") is True
         encodings = schema.get("encodings")
         self.sparse_ok = isinstance(encodings, list) and SPARSE in encodings  # {"indices", "values"} instances
+        answer_encodings = schema.get("answer_encodings")
+        self.float64_answers = isinstance(answer_encodings, list) and FLOAT64 in answer_encodings
         return schema
 
     def _row_sum_bounds(self, schema: dict, where: str) -> tuple[float, float]:
@@ -192,13 +195,15 @@ class RemoteTarget:
         key = hashlib.sha256(body).hexdigest()[:32]
         n = rows.shape[0]
         response = self._request("POST", "/v1/predict", body, charge=n, idempotency_key=key,
-                                 max_bytes=answer_cap(n, len(self.classes)))
+                                 max_bytes=answer_cap(n, len(self.classes)),
+                                 headers={ANSWER_HEADER: FLOAT64} if self.float64_answers else None)
         return self._checked_probabilities(response, n)
 
     def _checked_probabilities(self, response: httpx.Response, n: int) -> np.ndarray:
         where = f"POST {self.url}/v1/predict"
         payload = self._json(response, where)
-        if not isinstance(payload, dict) or not {"probabilities", "classes", "model_id"} <= payload.keys():
+        numbers = "probabilities_float64" if self.float64_answers else "probabilities"
+        if not isinstance(payload, dict) or not {numbers, "classes", "model_id"} <= payload.keys():
             raise RemoteTargetError(f"{where}: expected a JSON object with probabilities, classes and model_id; "
                                     f"got {str(payload)[:80]!r}")
         if payload["classes"] != self.classes:
@@ -207,6 +212,11 @@ class RemoteTarget:
         if str(payload["model_id"]) != self.model_id:
             raise RemoteTargetError(f"{where}: model_id changed from {self.model_id} to {payload['model_id']} "
                                     "mid-run (the service swapped its model); answers of two models would mix")
+        if self.float64_answers:
+            try:
+                return self._checked_matrix(decode_float64_answer(payload), n, where)
+            except ValueError as exc:
+                raise RemoteTargetError(f"{where}: {exc}") from None
         try:
             probs = np.asarray(payload["probabilities"])
         except (ValueError, TypeError):
@@ -233,11 +243,12 @@ class RemoteTarget:
 
     # ------------------------------------------------------------------ HTTP with retries
     def _request(self, method: str, path: str, body: bytes | None = None, charge: int = 0,
-                 idempotency_key: str | None = None, max_bytes: int = MAX_SCHEMA_BYTES) -> httpx.Response:
+                 idempotency_key: str | None = None, max_bytes: int = MAX_SCHEMA_BYTES,
+                 headers: dict | None = None) -> httpx.Response:
         """``charge`` records are booked before the first attempt, and before each retry unless the server
         dedupes ``idempotency_key`` (a lost answer stays charged: the server may have billed it)."""
         where = f"{method} {self.url}{path}"
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers = {**({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         problem, refused = "", 0
