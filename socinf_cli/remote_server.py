@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import secrets
 import subprocess
 import sys
@@ -124,6 +125,71 @@ def stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
         process.wait()
 
 
+# What every spawned server imports (~3 s: scikit-learn and scipy.stats most of it). A forkserver imports them
+# once per client process and forks each server from there, so the second server of a process (a sweep worker
+# runs many) starts in a fraction of a second. The forkserver only imports: no thread pool has run in it.
+SERVER_PRELOAD = ("socinf_cli.cli", "socinf_cli.tasks", "socinf_cli.serve", "socinf_cli.validate", "socinf.serve.app",
+                  "socinf.attacks.socinf", "sklearn.neural_network", "sklearn.linear_model")
+
+
+def _serve_child(argv: list[str], log_path: str, env: dict) -> None:
+    """The body of a forked server: its output to ``log_path``, the client's environment, then `socinf serve`."""
+    log = os.open(log_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = ["socinf", *argv]
+    runpy.run_module("socinf_cli", run_name="__main__", alter_sys=True)  # as `python -m socinf_cli ARGV` runs
+
+
+class ForkedServer:
+    """``subprocess.Popen``'s interface (poll, returncode, wait, terminate, kill) over a forked server."""
+
+    def __init__(self, argv: list[str], log_path: Path, env: dict):
+        import multiprocessing
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(SERVER_PRELOAD))
+        self._process = context.Process(target=_serve_child, args=(argv, str(log_path), env), daemon=False)
+        self._process.start()
+        self.pid = self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired("socinf serve", timeout)
+        return self._process.exitcode
+
+    def terminate(self) -> None:
+        self._process.terminate()
+
+    def kill(self) -> None:
+        self._process.kill()
+
+
+def start_server_process(argv: list[str], log_path: Path, env: dict):
+    """`socinf serve ARGV` in a process of its own: forked from a preloaded forkserver where there is one (Linux,
+    macOS), else a new interpreter."""
+    import multiprocessing
+
+    log_path.write_bytes(b"")
+    main = sys.modules["__main__"]  # a forked child re-imports a main script by its path (guarded scripts only)
+    main_file = None if getattr(main, "__spec__", None) else getattr(main, "__file__", None)
+    if "forkserver" in multiprocessing.get_all_start_methods() and (main_file is None or os.path.isfile(main_file)):
+        return ForkedServer(argv, log_path, env)
+    with open(log_path, "wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "socinf_cli", *argv], stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, env=env)
+
+
 @contextmanager
 def spawned_server(cfg) -> Iterator[SpawnedServer]:
     server_dir = client_run_dir() / "server"
@@ -132,9 +198,7 @@ def spawned_server(cfg) -> Iterator[SpawnedServer]:
     port_file.unlink(missing_ok=True)
     api_key = cfg.target.api_key or secrets.token_urlsafe(24)
     env = {**os.environ, "SOCINF_API_KEY": api_key}  # by environment: a key on the command line shows in `ps`
-    command = [sys.executable, "-m", "socinf_cli", "serve", *serve_overrides(cfg, server_dir)]
-    with open(log_file, "wb") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+    process = start_server_process(["serve", *serve_overrides(cfg, server_dir)], log_file, env)
     try:
         url = _wait_until_ready(process, port_file, log_file, cfg.target.start_timeout_s)
         yield SpawnedServer(url, api_key, server_dir, process)

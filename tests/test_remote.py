@@ -353,12 +353,20 @@ def test_killed_server_rerun_resumes_from_cache_without_paying_twice(root, share
 
 # ------------------------------------------------------------------ the spawned server, as a user runs it
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+def _gone(pid: int, wait_s: float = 0.0) -> bool:
+    """Whether process ``pid`` has exited (a zombie no one has reaped yet counts: it serves nothing)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            os.kill(pid, 0)
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        if state == "Z":
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def test_run_spawns_serves_and_matches_the_local_target(root, shared_data_dir, tmp_path):
@@ -392,8 +400,13 @@ def test_budget_stops_before_the_excess_query_and_stops_the_server(root, shared_
     assert stats["records"] == 700 and not (tmp_path / "run" / "metrics.json").exists()
 
 
-def test_ctrl_c_stops_the_spawned_server(root, shared_data_dir, tmp_path):
-    args = FAST + common(root, shared_data_dir) + ["target=remote", "mimic.epochs=400", f"hydra.run.dir={tmp_path}/run",
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_ctrl_c_or_kill_of_the_client_stops_the_spawned_server(root, shared_data_dir, tmp_path, how):
+    """Ctrl-C stops the server the run spawned; so does kill -9 of the run, which cannot stop anything itself:
+    the server sees its parent go (``serve.exit_with_parent``; its parent is the run's forkserver, which exits
+    with the run) and shuts down, writing its counters."""
+    args = FAST + common(root, shared_data_dir) + ["target=remote", "mimic.epochs=400", "cache.enabled=false",  # synthesis queries every time
+                                                   f"hydra.run.dir={tmp_path}/run",
                                                    f"data.root={tmp_path / 'data'}"]
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("SOCINF_")}, "SOCINF_API_KEY": KEY}
     client = subprocess.Popen([sys.executable, "-m", "socinf_cli", "run", *args], cwd=tmp_path, env=env,
@@ -409,13 +422,14 @@ def test_ctrl_c_stops_the_spawned_server(root, shared_data_dir, tmp_path):
                 if stats["records"] >= 600:
                     break
             time.sleep(0.1)
-        client.send_signal(signal.SIGINT)
+        client.send_signal(how)
         client.wait(30)
     finally:
         if client.poll() is None:
             client.kill()
     assert client.returncode != 0
-    assert _gone(info["pid"]) and (tmp_path / "run" / "server" / "stats.json").exists()
+    assert _gone(info["pid"], wait_s=15 if how == signal.SIGKILL else 0)
+    assert (tmp_path / "run" / "server" / "stats.json").exists()
 
 
 @pytest.mark.parametrize("mutate,problem", [

@@ -211,11 +211,16 @@ def _lifespan(exit_with_parent: bool, stats, stats_file: Path | None):
 
 
 async def _watch_parent(app) -> None:
-    """A server spawned by `socinf run target=remote` stops when its client is gone (even after kill -9)."""
-    parent = os.getppid()
-    while os.getppid() == parent:
+    """A server spawned by `socinf run target=remote` stops when its client is gone (even after kill -9): the
+    process that started it, which is its parent, or for a server forked from the client's forkserver
+    (``socinf_cli.remote_server``) the client that holds the other end of multiprocessing's parent sentinel."""
+    import multiprocessing
+
+    client, parent = multiprocessing.parent_process(), os.getppid()
+    alive = client.is_alive if client is not None else (lambda: os.getppid() == parent)
+    while alive():
         await asyncio.sleep(0.5)
-    log.warning("the client process %d is gone; stopping", parent)
+    log.warning("the client process %d is gone; stopping", client.pid if client is not None else parent)
     server = getattr(app.state, "uvicorn_server", None)
     if server is not None:
         server.should_exit = True
