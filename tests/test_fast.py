@@ -106,3 +106,31 @@ def test_repeated_convergence_warnings_are_summarised_in_one_line(caplog):
             MLPClassifier(max_iter=2, random_state=seed).fit(X, y)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and lines[0].startswith("ConvergenceWarning (x3): Stochastic Optimizer"), lines
+
+
+def test_sweep_check_composes_once_per_seedless_job_and_checks_every_seed():
+    """Jobs that differ only in ``seed=N`` share one Hydra composition in the sweep's pre-check; each still gets
+    its own config (its seed) and its own validation, the same as composing it alone."""
+    from omegaconf import OmegaConf
+
+    from socinf.errors import ConfigError
+    from socinf_cli import sweep_check
+    from socinf_cli.compose import compose
+
+    calls = []
+
+    def counted(overrides):
+        calls.append(list(overrides))
+        return compose(list(overrides))
+
+    jobs = [[*cell, f"seed={seed}"] for cell in (["target=logistic"], ["target=xgboost", "defense=dp"])
+            for seed in (0, 1, 2)] + [["target=logistic"]]
+    shared = sweep_check._check_all(jobs, counted)
+    alone = [(job, *sweep_check._check(job, compose)) for job in jobs]
+    assert len(calls) == 3  # one per seedless job: logistic, xgboost+dp, and the job without a seed
+    for (job, cfg, why), (_, cfg_alone, why_alone) in zip(shared, alone):
+        assert OmegaConf.to_yaml(cfg) == OmegaConf.to_yaml(cfg_alone) and why == why_alone, job
+    assert [why is None for _, _, why in shared] == [True] * 3 + [False] * 3 + [True]  # dp with xgboost cannot run
+    for bad in ("seed=-1", "seed=4294967296"):  # out of range: composed as given, and stops the sweep as it did
+        with pytest.raises(ConfigError, match=f"{bad}: expected an integer in"):
+            sweep_check._check_all([["target=logistic", "seed=0"], ["target=logistic", bad]], compose)
