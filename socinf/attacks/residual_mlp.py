@@ -2,7 +2,7 @@
 
 A run used to import torch for these two small networks alone, and ``import torch`` was about half of a default
 run's import time (~1 s of ~2.2 s). At their sizes (layers of 50-64 units, batches of 128) numpy's cost per
-operation is also lower than torch's, so a training step takes under half the time (docs/benchmarks-speed.md).
+operation is also lower than torch's, so a training step takes under half the time (docs/benchmarks.md, "A faster run").
 
 The layers and their initialisation are torch's defaults: ``nn.Linear`` (weight and bias uniform in
 +-1/sqrt(fan_in)), ``nn.LayerNorm`` (weight 1, bias 0, eps 1e-5), ``LeakyReLU(0.2)``; ``state()`` names the
