@@ -77,6 +77,12 @@ def stack(parts: list):
     return np.concatenate([np.asarray(p) for p in parts])
 
 
+def fits_dense(X) -> bool:
+    """Whether ``X``'s dense float32 form fits in ``DENSE_BATCH_BYTES`` (the paper's corpora do): then socinf
+    densifies sparse records for a fit or a batch, the computation of a dense run bit for bit."""
+    return X.shape[0] * X.shape[1] * 4 <= DENSE_BATCH_BYTES
+
+
 def batch_rows(n_features: int, limit_bytes: int = DENSE_BATCH_BYTES) -> int:
     """How many float32 rows of width ``n_features`` a dense block of ``limit_bytes`` holds (at least 1)."""
     return max(1, limit_bytes // (4 * max(n_features, 1)))

@@ -26,7 +26,6 @@ def _job_name(overrides: list[str], common: set[str] = frozenset()) -> str:
 def _check(overrides: list[str], compose):
     """(the job's composed config, why it cannot run or None); a bad override stops the sweep at once."""
     from socinf_cli.overrides import config_error, one_line
-    from socinf_cli.validate import validate
 
     try:
         cfg = compose(overrides)
@@ -34,11 +33,18 @@ def _check(overrides: list[str], compose):
         if not config_error(exc):
             raise
         raise ConfigError(f"sweep job {_job_name(overrides)}: {one_line(exc)}; no job was started") from None
+    return cfg, _why_not(cfg)
+
+
+def _why_not(cfg) -> str | None:
+    """Why the composed job ``cfg`` cannot run (``validate``'s line), or None."""
+    from socinf_cli.validate import validate
+
     try:
         validate(cfg)
     except SocinfError as exc:
-        return cfg, str(exc)
-    return cfg, None
+        return str(exc)
+    return None
 
 
 def _seed_of(override: str) -> int | None:
@@ -54,27 +60,22 @@ def _check_all(jobs: list[list[str]], compose) -> list[tuple]:
     ``seed`` set (interpolations resolve lazily, so the same config) and validated each."""
     from omegaconf import open_dict
 
-    from socinf_cli.validate import validate
-
     composed: dict[tuple, object] = {}
     checked = []
     for overrides in jobs:
         seeds = [_seed_of(o) for o in overrides if o.partition("=")[0] == "seed"]
+        seed = seeds[0] if len(seeds) == 1 else None
         rest = tuple(o for o in overrides if o.partition("=")[0] != "seed")
-        if len(seeds) != 1 or seeds[0] is None or rest not in composed:
+        if seed is None or rest not in composed:
             cfg, why = _check(overrides, compose)
-            if len(seeds) == 1 and seeds[0] is not None:
+            if seed is not None:
                 composed.setdefault(rest, cfg)
-            checked.append((overrides, cfg, why))
-            continue
-        cfg = composed[rest].copy()
-        with open_dict(cfg):
-            cfg.seed = seeds[0]
-        try:
-            validate(cfg)
-            checked.append((overrides, cfg, None))
-        except SocinfError as exc:
-            checked.append((overrides, cfg, str(exc)))
+        else:
+            cfg = composed[rest].copy()
+            with open_dict(cfg):
+                cfg.seed = seed
+            why = _why_not(cfg)
+        checked.append((overrides, cfg, why))
     return checked
 
 

@@ -311,10 +311,16 @@ def with_matrix(body: bytes, probs: np.ndarray) -> bytes:
 def test_malformed_answer_is_a_clear_error_and_not_cached(root, shared_data_dir, tmp_path, server, prepared,
                                                           proxy_factory, mutate, problem, offer_float64):
     proxy = proxy_factory(server.url, mutate=mutate, offer_float64=offer_float64)
+    assert_refused_and_not_cached(proxy, root, shared_data_dir, tmp_path, server, prepared, rf".*{problem}")
+
+
+def assert_refused_and_not_cached(proxy, root, shared_data_dir, tmp_path, server, prepared, problem: str) -> None:
+    """20 records asked through ``proxy``: the answer is refused in one RemoteTargetError line matching
+    ``problem`` after the endpoint, and nothing is cached."""
     cfg = remote_cfg(root, shared_data_dir, tmp_path, proxy.url, server.dir)
     data = prepared[1]
     with open_remote_target(cfg, data, "k") as opened:
-        with pytest.raises(RemoteTargetError, match=rf"POST {proxy.url}/v1/predict: .*{problem}"):
+        with pytest.raises(RemoteTargetError, match=rf"POST {proxy.url}/v1/predict: {problem}"):
             opened.target.predict_proba(data.X[data.splits.attacker[:20]])
     assert cached_answers(cfg) == 0
 
@@ -442,9 +448,4 @@ def test_ctrl_c_or_kill_of_the_client_stops_the_spawned_server(root, shared_data
 def test_malformed_float64_answer_is_one_line(root, shared_data_dir, tmp_path, server, prepared, proxy_factory,
                                               mutate, problem):
     proxy = proxy_factory(server.url, mutate=mutate)
-    cfg = remote_cfg(root, shared_data_dir, tmp_path, proxy.url, server.dir)
-    data = prepared[1]
-    with open_remote_target(cfg, data, "k") as opened:
-        with pytest.raises(RemoteTargetError, match=rf"POST {proxy.url}/v1/predict: {problem}"):
-            opened.target.predict_proba(data.X[data.splits.attacker[:20]])
-    assert cached_answers(cfg) == 0
+    assert_refused_and_not_cached(proxy, root, shared_data_dir, tmp_path, server, prepared, problem)

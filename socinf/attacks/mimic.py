@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 from socinf.attacks.adam import Adam
 from socinf.attacks.mimic_config import GAN_KEYS, MimicConfig  # noqa: F401 - re-exported
 from socinf.attacks.residual_mlp import ResidualMLP
-from socinf.sparse import DENSE_BATCH_BYTES, as_csr, dense_batches, is_sparse
+from socinf.sparse import as_csr, dense_batches, fits_dense, is_sparse
 
 # Part of the stage cache's key of a fitted mimic: a mimic trained by other code (1: torch, up to issue 22) is
 # another model, even under the same settings and seed.
@@ -42,16 +42,12 @@ def fidelity(p_mimic: np.ndarray, p_target: np.ndarray) -> dict:
     }
 
 
-def _small(X) -> bool:
-    return X.shape[0] * X.shape[1] * 4 <= DENSE_BATCH_BYTES
-
-
 def _batch_source(X, dtype):
     """``rows(idx)``: records ``idx`` of ``X`` as ``dtype``: a dense array, or for sparse ``X`` a CSR batch (a
     dense one where ``X`` is small: the same values as indexing its dense form)."""
     if is_sparse(X):
         X = as_csr(X).astype(dtype)
-        return (lambda idx: X[idx].toarray()) if _small(X) else (lambda idx: X[idx])
+        return (lambda idx: X[idx].toarray()) if fits_dense(X) else (lambda idx: X[idx])
     X = np.asarray(X, dtype=dtype)
     return lambda idx: X[idx]
 
@@ -109,7 +105,7 @@ class MimicGAN:
             return np.zeros((0, self.n_classes))
         if not is_sparse(X):
             return _softmax(self.generator.forward(X)[0]).astype(np.float64)
-        if _small(X):
+        if fits_dense(X):
             blocks = dense_batches(X, dtype=self.dtype)
         else:
             X = as_csr(X).astype(self.dtype)

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from socinf.errors import ConfigError
-from socinf.sparse import DENSE_BATCH_BYTES, dense, dense_batches, is_sparse
+from socinf.sparse import dense, dense_batches, fits_dense, is_sparse
 
 LOCAL_MODELS = ("logistic", "xgboost", "mlp")
 DENSE_INPUT = "socinf_dense_input_"  # set on a model fitted on densified sparse records (``fit_input``)
@@ -85,7 +85,7 @@ def fit_input(estimator, X):
     (``socinf.sparse.DENSE_BATCH_BYTES``) and the model reads an absent entry as 0 anyway: the very fit a dense
     run makes, bit for bit (sums over non-zeros in another order would move the last bits of an lbfgs path),
     and BLAS is faster there. Larger records, and a model that reads absent entries as missing, as given."""
-    if is_sparse(X) and X.shape[0] * X.shape[1] * 4 <= DENSE_BATCH_BYTES and reads_absent_as_zero(estimator):
+    if is_sparse(X) and fits_dense(X) and reads_absent_as_zero(estimator):
         return dense(X)
     return X
 

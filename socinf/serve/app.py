@@ -90,11 +90,10 @@ def _instances(instances: list, d: int):
 
 def answer_encoding(asked: str | None) -> str:
     """The answer encoding a request asks for (header ``ANSWER_HEADER``; JSON numbers when absent)."""
-    if asked is None:
-        return ANSWER_ENCODINGS[0]
-    if asked.strip().lower() not in ANSWER_ENCODINGS:
+    encoding = ANSWER_ENCODINGS[0] if asked is None else asked.strip().lower()
+    if encoding not in ANSWER_ENCODINGS:
         raise InputError(f"{ANSWER_HEADER}: {asked[:40]!r}; expected one of {', '.join(ANSWER_ENCODINGS)}")
-    return asked.strip().lower()
+    return encoding
 
 
 def _first_entry(X, bad, columns=None) -> tuple | None:
