@@ -21,6 +21,9 @@ from socinf.sparse import is_sparse
 
 SMOOTHING, CLIP = 0.5, 4.0
 TABLE_ENTRIES = 4_000_000  # up to this many pairs (2,000 features, 32 MB) the couplings are tabulated once
+# Up to this many chains x features (4,000 chains of 4,000 features) a boolean matrix says at once whether a
+# chain holds the proposed feature, instead of a search of every chain's features each step.
+PRESENCE_BYTES = 16 << 20
 
 
 class PairwiseModel:
@@ -82,24 +85,44 @@ def _flip(P: np.ndarray, rows: np.ndarray, j: np.ndarray, on: np.ndarray) -> np.
     return P
 
 
+def _presence(P: np.ndarray, d: int) -> np.ndarray | None:
+    """The chains as an (n, d) boolean matrix, where it fits in ``PRESENCE_BYTES`` (else None)."""
+    if len(P) * d > PRESENCE_BYTES:
+        return None
+    present = np.zeros((len(P), d), dtype=bool)
+    r, c = np.nonzero(P >= 0)
+    present[r, P[r, c]] = True
+    return present
+
+
 def metropolis(model: PairwiseModel, starts: list[np.ndarray], steps: int, rng) -> list[np.ndarray]:
     """``steps`` Metropolis steps of every chain (one proposed flip of a uniformly drawn feature each)."""
     P = _padded(starts)
     n, every = len(P), np.arange(len(P))
+    present = _presence(P, model.d)
     for _ in range(steps):
         j = rng.integers(0, model.d, n)
-        on = (P == j[:, None]).any(axis=1)
+        on = present[every, j] if present is not None else (P == j[:, None]).any(axis=1)
         r, c = np.divmod(np.flatnonzero(P >= 0), P.shape[1])  # row-major, as np.nonzero: the same sums
         field = model.bias[j] + np.bincount(r, weights=model.couplings(j[r], P[r, c]), minlength=n)
         delta = np.where(on, -field, field)  # log pi(flipped) - log pi(current)
         accept = np.log(rng.random(n)) < delta
-        P = _flip(P, every[accept], j[accept], on[accept])
+        rows, flipped = every[accept], j[accept]
+        P = _flip(P, rows, flipped, on[accept])
+        if present is not None:
+            present[rows, flipped] = ~on[accept]
     return [np.sort(row[row >= 0]) for row in P]
 
 
-def _noisy(rows: list[np.ndarray], flips: np.ndarray) -> list[np.ndarray]:
-    """Each row with the features in its line of ``flips`` toggled (a feature drawn twice toggles once)."""
-    return [np.setxor1d(row, np.unique(f)) for row, f in zip(rows, flips)]
+def _noisy(rows: list[np.ndarray], flips: np.ndarray, d: int) -> list[np.ndarray]:
+    """Each row with the features in its line of ``flips`` toggled (a feature drawn twice toggles once): the
+    sorted features held exactly once by the row and its distinct flips, for all rows in one sort."""
+    owners = np.arange(len(rows), dtype=np.int64)
+    row_keys = np.repeat(owners, [len(row) for row in rows]) * d + np.concatenate([*rows, np.zeros(0, np.int64)])
+    flip_keys = np.unique(np.repeat(owners, flips.shape[1]) * d + flips.ravel())
+    keys, counts = np.unique(np.concatenate([row_keys, flip_keys]), return_counts=True)
+    owner, feature = np.divmod(keys[counts == 1], d)
+    return np.split(feature, np.cumsum(np.bincount(owner, minlength=len(rows)))[:-1])
 
 
 def synthesize_statistics(X_aux, n_records: int, burn_in: int, noise_flips: int, rng, max_rounds: int = 20):
@@ -112,7 +135,7 @@ def synthesize_statistics(X_aux, n_records: int, burn_in: int, noise_flips: int,
         starts = [pool[i] for i in rng.integers(0, len(pool), n_records)]
         sample = metropolis(model, starts, burn_in, rng)
         flips = rng.integers(0, model.d, (len(sample), noise_flips))
-        kept.add(_noisy(sample, flips))
+        kept.add(_noisy(sample, flips, model.d))
         if len(kept) >= n_records:
             break
     return kept.matrix(is_sparse(X_aux))
