@@ -9,6 +9,7 @@ from scipy import sparse
 from generated_corpus import english_corpus, write_emoint
 from socinf.attacks.inout import kmeans_in_out_split
 from socinf.attacks.mimic import MimicConfig, MimicGAN, fidelity
+from socinf.attacks import pairwise
 from socinf.attacks.pairwise import PairwiseModel, synthesize_statistics
 from socinf.attacks.residual_mlp import ResidualMLP
 from socinf.attacks.synthesis import SynthesisConfig, change_features, format_starts, format_walk
@@ -134,6 +135,22 @@ def test_statistics_synthesis_matches_attacker_marginals_with_new_records(tweet)
     # The same records from the same population held dense (the format changes nothing but the format).
     dense_s = synthesize_statistics(X_aux.toarray().astype(np.uint8), 1500, 200, 1, np.random.default_rng(0))
     assert dense_s.dtype == np.uint8 and np.array_equal(dense_s, X_s.toarray())
+
+
+def test_statistics_synthesis_draws_the_same_records_with_or_without_the_presence_matrix(tweet, monkeypatch):
+    """The presence matrix (small vocabularies) only answers faster what the search of each chain's features
+    answers (large ones); the noisy copies toggle each row's distinct flips, as a per-row setxor1d does."""
+    corpus, s, _, X = tweet
+    X_aux = X[s.attacker]
+    with_matrix = synthesize_statistics(X_aux, 800, 100, 3, np.random.default_rng(4))
+    monkeypatch.setattr(pairwise, "PRESENCE_BYTES", 0)
+    searched = synthesize_statistics(X_aux, 800, 100, 3, np.random.default_rng(4))
+    assert (with_matrix != searched).nnz == 0
+    rng = np.random.default_rng(1)
+    rows = [np.sort(rng.choice(50, rng.integers(0, 6), replace=False)) for _ in range(300)]
+    flips = rng.integers(0, 50, (300, 4))  # repeats among a row's flips: a feature drawn twice toggles once
+    noisy = pairwise._noisy(rows, flips, 50)
+    assert all(np.array_equal(got, np.setxor1d(row, np.unique(f))) for got, row, f in zip(noisy, rows, flips))
 
 
 def test_pairwise_couplings_are_the_dense_models_entries_without_a_dense_matrix(tweet):
