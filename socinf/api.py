@@ -30,7 +30,7 @@ from socinf.errors import ConfigError
 from socinf.methods import DEFAULT_METHODS, METHODS, MethodSettings, build, check_methods, check_settings, needs_population
 from socinf.result import AuditResult, utility_from_answers
 from socinf.settings import SEED, THREADS, Interval, Options, check_value, settings_from
-from socinf.sparse import as_csr, is_sparse, like, stack, structure_problem, values
+from socinf.sparse import as_csr, first_entry, is_sparse, like, stack, structure_problem
 from socinf.targets.base import CountingTarget
 
 
@@ -78,12 +78,6 @@ def _records(X, name: str):
         raise ConfigError(f"{name}: X holds values that are not real numbers; expected a numeric matrix (n, d)") from None
 
 
-def _first_bad_row(X) -> int:
-    if is_sparse(X):
-        return int(np.searchsorted(X.indptr, np.flatnonzero(~np.isfinite(X.data))[0], side="right") - 1)
-    return int(np.argwhere(~np.isfinite(X))[0][0])
-
-
 def _as_pair(value, name: str) -> tuple:
     try:
         X, y = value
@@ -93,8 +87,9 @@ def _as_pair(value, name: str) -> tuple:
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != len(y) or not X.shape[0]:
         raise ConfigError(f"{name}: expected X of shape (n, d) with n >= 1 and as many labels in a 1-D y; got X "
                           f"{list(X.shape)}, y {list(y.shape)}")
-    if not np.isfinite(values(X)).all():
-        raise ConfigError(f"{name}: X holds NaN or infinity (row {_first_bad_row(X)}); expected finite numbers")
+    bad = first_entry(X, lambda v: ~np.isfinite(v))
+    if bad is not None:
+        raise ConfigError(f"{name}: X holds NaN or infinity (row {bad[0]}); expected finite numbers")
     return X, y
 
 

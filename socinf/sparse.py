@@ -128,6 +128,28 @@ def non_binary_columns(X) -> np.ndarray:
     return np.flatnonzero(~np.isin(np.asarray(X), (0, 1)).all(axis=0))
 
 
+def first_entry(X, bad, columns=None) -> tuple | None:
+    """(row, column, value) of the first entry of ``X`` in ``columns`` (None: all) whose value ``bad`` flags:
+    of a dense ``X`` any entry, of a sparse one a stored entry (an absent one is 0)."""
+    if sparse.issparse(X):
+        coo = X.tocoo()
+        hit = bad(coo.data)
+        if columns is not None:
+            keep = np.zeros(X.shape[1], bool)
+            keep[columns] = True
+            hit &= keep[coo.col]
+        first = np.flatnonzero(hit)[:1]
+        return (coo.row[first[0]], coo.col[first[0]], coo.data[first[0]]) if len(first) else None
+    every = columns is None or len(columns) == X.shape[1]  # columns are sorted and distinct: all of them
+    hit = bad(X if every else X[:, columns])
+    if not hit.any():  # the usual case, checked without collecting positions
+        return None
+    found = np.argwhere(hit)
+    row, col = found[0]
+    col = col if every else columns[col]
+    return row, col, X[row, col]
+
+
 # ------------------------------------------------------------------ record ids
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 from socinf.attacks.adam import Adam
 from socinf.attacks.mimic_config import GAN_KEYS, MimicConfig  # noqa: F401 - re-exported
 from socinf.attacks.residual_mlp import ResidualMLP
-from socinf.sparse import as_csr, dense_batches, fits_dense, is_sparse
+from socinf.sparse import as_csr, fits_dense, is_sparse
 
 # Part of the stage cache's key of a fitted mimic: a mimic trained by other code (1: torch, up to issue 22) is
 # another model, even under the same settings and seed.
@@ -42,17 +42,16 @@ def fidelity(p_mimic: np.ndarray, p_target: np.ndarray) -> dict:
     }
 
 
-def _batch_source(X, dtype):
-    """``rows(idx)``: records ``idx`` of ``X`` as ``dtype``: a dense array, or for sparse ``X`` a CSR batch (a
-    dense one where ``X`` is small: the same values as indexing its dense form)."""
+def _batch_records(X, dtype):
+    """``X`` as the networks read its batches (``M[idx]``): a dense ``dtype`` array, densified once where ``X`` is
+    sparse but small (the same rows as densifying each batch, without a CSR row selection per step: 3-7% of a
+    fit), else CSR."""
     if is_sparse(X):
         X = as_csr(X).astype(dtype)
         if not fits_dense(X):
-            return lambda idx: X[idx]
-        # Densified once, not per batch: the same rows, without a CSR row selection per step (3-7% of a fit).
+            return X
         X = X.toarray()
-    X = np.asarray(X, dtype=dtype)
-    return lambda idx: X[idx]
+    return np.asarray(X, dtype=dtype)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -103,17 +102,12 @@ class MimicGAN:
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities of records ``X``: dense, or sparse (CSR blocks, or dense ones where ``X`` is small)."""
-        X = X if is_sparse(X) else np.asarray(X, dtype=self.dtype)
-        if X.shape[0] == 0:  # e.g. no held-out record: nothing to ask, no block to join
+        records = _batch_records(X, self.dtype)
+        if records.shape[0] == 0:  # e.g. no held-out record: nothing to ask, no block to join
             return np.zeros((0, self.n_classes))
-        if not is_sparse(X):
-            return _softmax(self.generator.forward(X)[0]).astype(np.float64)
-        if fits_dense(X):
-            blocks = dense_batches(X, dtype=self.dtype)
-        else:
-            X = as_csr(X).astype(self.dtype)
-            blocks = (X[start:start + PREDICT_ROWS] for start in range(0, X.shape[0], PREDICT_ROWS))
-        return np.concatenate([_softmax(self.generator.forward(b)[0]) for b in blocks]).astype(np.float64)
+        step = PREDICT_ROWS if is_sparse(records) else records.shape[0]  # CSR: bounded activations
+        return np.concatenate([_softmax(self.generator.forward(records[start:start + step])[0])
+                               for start in range(0, records.shape[0], step)]).astype(np.float64)
 
     def discriminator_step(self, x: np.ndarray, y_real: np.ndarray, y_fake: np.ndarray) -> float:
         """Eq. (2): the discriminator's loss on [x, F_target(x)] (real) and [x, F_mimic(x)] (fake); its
@@ -156,7 +150,7 @@ class MimicGAN:
             return self._fit(X, np.asarray(Y_target, dtype=self.dtype), progress)
 
     def _fit(self, X, Y: np.ndarray, progress) -> "MimicGAN":
-        rows, n = _batch_source(X, self.dtype), X.shape[0]
+        records, n = _batch_records(X, self.dtype), X.shape[0]
         gen, disc = self.generator, self.discriminator
         opt_g = Adam(gen.params, gen.grads, lr=self.lr_g, betas=(0.5, 0.999))
         opt_d = Adam(disc.params, disc.grads, lr=self.lr_d, betas=(0.5, 0.999))
@@ -166,7 +160,7 @@ class MimicGAN:
             d_sum = g_sum = 0.0
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                d_loss, g_loss = self._train_step(rows(idx), Y[idx], opt_g, opt_d)
+                d_loss, g_loss = self._train_step(records[idx], Y[idx], opt_g, opt_d)
                 d_sum += d_loss * len(idx)
                 g_sum += g_loss * len(idx)
             self.history_.append({"epoch": epoch + 1, "d_loss": d_sum / n, "g_loss": g_sum / n})

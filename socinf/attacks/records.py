@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from socinf.sparse import as_csr
+
 
 class RecordSet:
     """At most ``limit`` distinct binary records of width ``n_features``, in the order they were added."""
@@ -50,14 +52,12 @@ class RecordSet:
         indices = np.concatenate(self.rows).astype(np.int32) if self.rows else np.zeros(0, np.int32)
         X = sparse.csr_matrix((np.ones(len(indices), np.uint8), indices, indptr),
                               shape=(len(self.rows), self.n_features))
-        return X if as_sparse else X.toarray().astype(np.uint8)
+        return X if as_sparse else X.toarray()
 
 
 def present_rows(X) -> list[np.ndarray]:
     """Each row's sorted indices of non-zero entries (CSR or dense)."""
     if sparse.issparse(X):
-        X = sparse.csr_matrix(X)
-        X.sort_indices()
-        return [X.indices[X.indptr[i]:X.indptr[i + 1]][X.data[X.indptr[i]:X.indptr[i + 1]] != 0].astype(np.int64)
-                for i in range(X.shape[0])]
+        X = as_csr(X)  # sorted indices, no stored zeros
+        return np.split(X.indices.astype(np.int64), X.indptr[1:-1])
     return [np.flatnonzero(row) for row in np.asarray(X)]

@@ -35,7 +35,7 @@ from socinf.serve.guard import InputError, RequestGuard, ServerStats, error  # n
 from socinf.serve.limits import BoundedH11Protocol, InFlightLimit, open_connection_limit, scan_json
 from socinf.serve.model import ServedModel
 from socinf.settings import settings_from
-from socinf.sparse import is_sparse, values
+from socinf.sparse import first_entry, values
 from socinf.targets.codec import (ANSWER_ENCODINGS, ANSWER_HEADER, decode_compact_instances, decode_sparse_instances,
                                   encode_answer)
 
@@ -96,39 +96,17 @@ def answer_encoding(asked: str | None) -> str:
     return encoding
 
 
-def _first_entry(X, bad, columns=None) -> tuple | None:
-    """(row, column, value) of the first entry of ``X`` in ``columns`` (None: all) whose value ``bad`` flags:
-    of a dense ``X`` any entry, of a sparse one a stored entry (an absent one is 0)."""
-    if is_sparse(X):
-        coo = X.tocoo()
-        hit = bad(coo.data)
-        if columns is not None:
-            keep = np.zeros(X.shape[1], bool)
-            keep[columns] = True
-            hit &= keep[coo.col]
-        first = np.flatnonzero(hit)[:1]
-        return (coo.row[first[0]], coo.col[first[0]], coo.data[first[0]]) if len(first) else None
-    every = columns is None or len(columns) == X.shape[1]  # columns are sorted and distinct: all of them
-    hit = bad(X if every else X[:, columns])
-    if not hit.any():  # the usual case, checked without collecting positions
-        return None
-    found = np.argwhere(hit)
-    row, col = found[0]
-    col = col if every else columns[col]
-    return row, col, X[row, col]
-
-
 def _check_values(X, served: ServedModel) -> None:
     """Finite numbers within float32's range, and 0 or 1 in every binary feature."""
     if not np.isfinite(values(X)).all():
         raise InputError("instances must hold finite numbers (no NaN or infinity)")
     names = [f["name"] for f in served.schema["features"]]
-    beyond = _first_entry(X, lambda v: np.abs(v) > FLOAT32_MAX)  # the model computes in float32: 1e300 -> inf
+    beyond = first_entry(X, lambda v: np.abs(v) > FLOAT32_MAX)  # the model computes in float32: 1e300 -> inf
     if beyond is not None:
         row, col, value = beyond
         raise InputError(f"instance {row}, feature {names[col]!r}: {value:g} is beyond float32's range "
                          f"(|x| <= {FLOAT32_MAX:.4g}), in which the model computes")
-    not_binary = _first_entry(X, lambda v: (v != 0) & (v != 1), served.binary_columns)
+    not_binary = first_entry(X, lambda v: (v != 0) & (v != 1), served.binary_columns)
     if not_binary is not None:
         row, col, value = not_binary
         raise InputError(f"instance {row}, feature {names[col]!r} is binary: allowed 0 or 1, got {value:g}")

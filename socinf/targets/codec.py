@@ -38,7 +38,7 @@ def _digits(values: np.ndarray) -> bool:
     return bool(values.size and values.min() >= 0 and values.max() <= 9 and np.array_equal(values, np.round(values)))
 
 
-def _numbers(values: np.ndarray) -> str:
+def json_numbers(values: np.ndarray) -> str:
     """Comma-separated JSON numbers: single digits written as such, anything else as ``json`` writes floats."""
     if not values.size:
         return ""
@@ -58,7 +58,7 @@ def encode_sparse_instances(rows) -> bytes:
     for i in range(rows.shape[0]):
         lo, hi = rows.indptr[i], rows.indptr[i + 1]
         parts.append('{"indices":[' + _numbers_int(rows.indices[lo:hi]) + '],"values":[' +
-                     _numbers(rows.data[lo:hi]) + "]}")
+                     json_numbers(rows.data[lo:hi]) + "]}")
     return b'{"instances":[' + ",".join(parts).encode() + b"]}"
 
 

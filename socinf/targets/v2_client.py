@@ -18,6 +18,7 @@ import numpy as np
 
 from socinf.errors import ConfigError, RemoteTargetError
 from socinf.sparse import dense
+from socinf.targets.codec import json_numbers
 from socinf.targets.remote_client import WIRE_TOLERANCE, RemoteTarget, answer_cap, scrubbed
 
 OUTPUT = "predict_proba"
@@ -29,12 +30,7 @@ def encode_tensor(rows: np.ndarray, name: str, datatype: str) -> bytes:
     asking for the ``predict_proba`` output."""
     rows = dense(rows)
     n, d = rows.shape
-    if rows.size and rows.min() >= 0 and rows.max() <= 9 and np.array_equal(rows, np.round(rows)):
-        digits = np.full(2 * rows.size - 1, ord(","), dtype=np.uint8)  # keyword indicators: "0,1,0,..." directly
-        digits[::2] = rows.astype(np.uint8).ravel() + ord("0")
-        data = digits.tobytes().decode()
-    else:
-        data = ",".join(map(repr, rows.astype(np.float64).ravel().tolist()))
+    data = json_numbers(rows.ravel())  # keyword indicators: "0,1,0,..." written directly
     head = json.dumps({"name": name, "shape": [n, d], "datatype": datatype}, separators=(",", ":"))[:-1]
     return f'{{"inputs":[{head},"data":[{data}]}}],"outputs":[{{"name":"{OUTPUT}"}}]}}'.encode()
 
